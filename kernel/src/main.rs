@@ -1,0 +1,211 @@
+//! xenrs: a paravirtualized x86_64 guest kernel for Xen.
+//!
+//! This is the composition root: `kernel_main` brings the machine up in
+//! dependency order (console, shared_info, traps, events, memory, time),
+//! prints the banner, runs what the command line asks (self-checks,
+//! benchmarks) and shuts the domain down. ARCHITECTURE.md has the map.
+//!
+//! Unsafe code is confined to `arch::x86_64` (assembly, CPU instructions),
+//! `xen::hypercall` (the hypercall page), and the few places that touch
+//! memory Xen shares with us (`xen::shared_info`, `time`'s runstate area,
+//! `mm`'s tables and heap); each block says why it is sound.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod arch;
+mod bench;
+mod events;
+mod mm;
+mod selftest;
+mod shutdown;
+mod time;
+mod xen;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use kernel_core::cmdline::{self, CrashHook, Options};
+use xen_abi::xen::StartInfo;
+use xen_abi::Pfn;
+
+use arch::x86_64::{cpu, traps};
+use xen::start_info::BootInfo;
+
+/// The kernel's version, as printed in the banner and the GUEST_VERSION note.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// TSC value at the first instruction of Rust code, for the boot time.
+static ENTRY_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// Called by `_start` with the address of start_info.
+#[no_mangle]
+extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
+    ENTRY_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
+    // SAFETY: Xen passes the address of the start_info page, mapped in the
+    // boot mapping for the life of the domain; we copy what we need once.
+    let raw = unsafe { &*start_info };
+    let boot = match BootInfo::from_raw(raw, start_info as u64) {
+        Ok(boot) => boot,
+        Err(error) => {
+            kprintln!("FATAL: unusable start_info: {error}");
+            shutdown::crash("bad start_info");
+        }
+    };
+    if let Err(error) = xen::shared_info::map(boot.shared_info_machine_address) {
+        kprintln!("FATAL: cannot map shared_info: {error}");
+        shutdown::crash("shared_info");
+    }
+    events::init();
+    if let Err(error) = traps::init() {
+        kprintln!("FATAL: cannot install trap table and callbacks: {error}");
+        shutdown::crash("traps");
+    }
+
+    let options = cmdline::parse(boot.command_line(), |diagnostic| {
+        kprintln!("cmdline: {diagnostic}");
+    });
+    xen::console::init_logging(options.log_level);
+    if boot.is_dom0() {
+        match xen::hypercall::set_iopl(1) {
+            Ok(_) => shutdown::set_io_privilege(),
+            Err(error) => log::warn!("no I/O privilege: {error}"),
+        }
+    }
+
+    let free_pages = init_memory(&boot);
+    if let Err(error) = time::init() {
+        kprintln!("FATAL: cannot set up time: {error}");
+        shutdown::crash("time");
+    }
+    print_banner(&boot, free_pages, &options);
+
+    if let Some(hook) = options.crash {
+        crash_on_purpose(hook);
+    }
+
+    let mut failed = false;
+    if options.selftest {
+        failed |= !selftest::run(&boot, &options);
+    }
+    if options.bench {
+        bench::run();
+    }
+    let boot_ns = time::system_time_ns().saturating_sub(entry_system_time());
+    kprintln!(
+        "ready: {} boot complete in {} us",
+        if boot.is_dom0() { "dom0" } else { "domU" },
+        boot_ns / 1000
+    );
+    if failed {
+        shutdown::crash("self-checks failed");
+    }
+    shutdown::finish(options.shutdown)
+}
+
+/// System time of the first Rust instruction.
+fn entry_system_time() -> u64 {
+    xen::shared_info::time_record().system_time_at(ENTRY_TSC.load(Ordering::Relaxed))
+}
+
+/// Frames, physmap and heap. Returns the free page count.
+fn init_memory(boot: &BootInfo) -> u64 {
+    mm::init_p2m(boot.mfn_list, boot.nr_pages);
+    let unusable = mm::frames::FRAMES.lock().reset(boot.nr_pages);
+    if unusable > 0 {
+        log::warn!("mm: {unusable} pages beyond the frame allocator's capacity are unused");
+    }
+    // Everything below the end of Xen's start-of-day mapping is image,
+    // initrd, p2m, start_info, tables, stack or mapped padding.
+    mm::frames::FRAMES
+        .lock()
+        .add_free_range(Pfn(boot.bootstrap_mapped_end_pfn()), Pfn(boot.nr_pages));
+    mm::paging::mark_bootstrap_tables(boot);
+    if let Err(error) = mm::paging::build_physmap(boot) {
+        kprintln!("FATAL: cannot build the physmap: {error}");
+        shutdown::crash("physmap");
+    }
+    if let Err(error) = mm::heap::init() {
+        kprintln!("FATAL: cannot map the heap: {error}");
+        shutdown::crash("heap");
+    }
+    mm::frames::free_count()
+}
+
+fn print_banner(boot: &BootInfo, free_pages: u64, options: &Options) {
+    kprintln!(
+        "xenrs {VERSION} booting as {}",
+        if boot.is_dom0() { "dom0" } else { "domU" }
+    );
+    let (major, minor) = xen::hypercall::xen_version();
+    let mut extra = [0u8; 16];
+    let mut caps = [0u8; 1024];
+    let _ = xen::hypercall::xen_version_string(xen_abi::version::XENVER_EXTRAVERSION, &mut extra);
+    let _ = xen::hypercall::xen_version_string(xen_abi::version::XENVER_CAPABILITIES, &mut caps);
+    kprintln!(
+        "xen: version {major}.{minor}{} caps \"{}\" features={:#x}",
+        cmdline::from_start_info_bytes(&extra),
+        cmdline::from_start_info_bytes(&caps),
+        xen::hypercall::xen_features().unwrap_or(0)
+    );
+    let cs = cpu::code_segment();
+    kprintln!("cpu: kernel runs in ring {} (cs={cs:#x})", cs & 3);
+    kprintln!(
+        "memory: nr_pages={} ({} MiB) free_pages={free_pages} flags={:#x}{}",
+        boot.nr_pages,
+        boot.nr_pages / 256,
+        boot.flags,
+        if boot.is_privileged() {
+            " privileged"
+        } else {
+            ""
+        }
+    );
+    kprintln!("cmdline: \"{}\"", boot.command_line());
+    let wall = time::wallclock();
+    kprintln!(
+        "time: wallclock={}.{:09} system_ns={} virtual_ns={}",
+        wall.secs,
+        wall.nanos,
+        time::system_time_ns(),
+        time::virtual_ns()
+    );
+    if options.hostclock_secs.is_none() && options.selftest {
+        log::info!("no hostclock= option: the host clock check will be skipped");
+    }
+}
+
+fn crash_on_purpose(hook: CrashHook) {
+    kprintln!("crash: deliberately crashing ({hook:?}) as the command line asked");
+    match hook {
+        CrashHook::PageFault => {
+            let address = 0xdead_0000_0000u64 as *mut u64;
+            // SAFETY: deliberately unsound on request: the write faults
+            // (the address is unmapped) and the trap handler shuts down.
+            unsafe { core::ptr::write_volatile(address, 1) };
+        }
+        CrashHook::Panic => panic!("crash=panic requested on the command line"),
+        CrashHook::Divide => {
+            let _ = core::hint::black_box(cpu::divide_by_zero());
+        }
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    shutdown::enter_crash_path(|| {
+        match info.location() {
+            Some(location) => xen::console::print_emergency(format_args!(
+                "FATAL: panic at {}:{}: {}\n",
+                location.file(),
+                location.line(),
+                info.message()
+            )),
+            None => {
+                xen::console::print_emergency(format_args!("FATAL: panic: {}\n", info.message()))
+            }
+        }
+        traps::print_backtrace(None, cpu::frame_pointer());
+    });
+    shutdown::crash("panic")
+}

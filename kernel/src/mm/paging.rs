@@ -1,0 +1,500 @@
+//! Page tables: a walker and a mapper whose every write goes through the
+//! batching queue.
+//!
+//! Xen validates every page-table write (DESIGN.md §5), so the kernel never
+//! stores into a table: it queues `mmu_update` requests in
+//! [`kernel_core::mmu_batch::MmuBatch`] and commits them as one hypercall
+//! (a `multicall` when pins, page clears or TLB flushes are mixed in).
+//! Callers queue a whole logical operation (map a range, unmap a range)
+//! and commit once; the TLB flush that unmapping needs is issued after the
+//! PTE writes, inside the same hypercall.
+//!
+//! New intermediate tables are built top-down inside the batch: take a
+//! free frame, make its physmap alias read-only (Xen refuses a table that
+//! is mapped writable anywhere), clear it with `MMUEXT_CLEAR_PAGE` (no
+//! writable mapping needed), then link it into its parent. Until the batch
+//! is committed the walker remembers such tables in small side lists,
+//! because their memory does not hold the queued contents yet.
+//!
+//! Reading tables needs a mapping of them: the bootstrap tables are inside
+//! Xen's start-of-day mapping, and every other table inside the physmap,
+//! which [`build_physmap`] creates once at boot.
+
+use core::fmt;
+
+use kernel_core::mmu_batch::{BatchFull, Call, MmuBatch, MmuStats};
+use spin::Mutex;
+use x86_64::structures::paging::PageTableFlags as Flags;
+use xen_abi::xen::{MmuextOp, MulticallEntry};
+use xen_abi::{Mfn, Pfn};
+
+use super::frames::FRAMES;
+use super::{mfn_to_pfn, pfn_to_mfn, physmap_address, PHYSMAP_BASE};
+use crate::xen::hypercall::{self, XenError};
+use crate::xen::start_info::{BootInfo, VIRT_BASE};
+
+/// Bits of a PTE that hold the machine address.
+const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+/// PTE updates one `mmu_update` can carry; more than the 256 per
+/// hypercall the design asks for, small enough for a static (16 KiB).
+pub const BATCH_UPDATES: usize = 1024;
+const BATCH_EXT_OPS: usize = 64;
+const BATCH_CALLS: usize = 64;
+/// New tables and links one batch can track before it must commit.
+const MAX_PENDING_TABLES: usize = 32;
+
+/// Why a mapping operation failed. Each says whose fault it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// Our frame allocator is empty.
+    OutOfFrames,
+    /// The caller asked to map over an existing mapping.
+    AlreadyMapped { va: u64 },
+    /// The caller asked to unmap or translate a hole.
+    NotMapped { va: u64 },
+    /// A large page sits where a table was expected (Xen never gives PV
+    /// guests large pages; seeing one means corrupted tables).
+    LargePage { va: u64 },
+    /// The address is not canonical or inside Xen's reserved slots.
+    BadAddress { va: u64 },
+    /// Xen rejected an operation of the batch.
+    Hypercall { call: &'static str, error: XenError },
+}
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapError::OutOfFrames => f.write_str("out of frames for page tables"),
+            MapError::AlreadyMapped { va } => write!(f, "{va:#x} is already mapped"),
+            MapError::NotMapped { va } => write!(f, "{va:#x} is not mapped"),
+            MapError::LargePage { va } => write!(f, "large page found while walking {va:#x}"),
+            MapError::BadAddress { va } => write!(f, "{va:#x} is not a guest kernel address"),
+            MapError::Hypercall { call, error } => write!(f, "{call} failed: {error}"),
+        }
+    }
+}
+
+impl core::error::Error for MapError {}
+
+/// Page-table index of `va` at `level` (4 = L4 ... 1 = L1).
+fn index(va: u64, level: u32) -> u64 {
+    (va >> (12 + 9 * (level - 1))) & 511
+}
+
+/// Flags of intermediate table entries: present, writable, user (Xen
+/// requires kernel mappings of a 64-bit PV guest to be user-accessible at
+/// the upper levels), accessed.
+fn table_flags() -> u64 {
+    (Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE | Flags::ACCESSED).bits()
+}
+
+/// Flags of a kernel data page.
+pub fn data_flags(writable: bool) -> u64 {
+    let mut flags = Flags::PRESENT | Flags::ACCESSED | Flags::DIRTY;
+    if writable {
+        flags |= Flags::WRITABLE;
+    }
+    flags.bits()
+}
+
+/// The page-table manager. One instance, behind [`MMU`].
+pub struct Mmu {
+    batch: MmuBatch<BATCH_UPDATES, BATCH_EXT_OPS, BATCH_CALLS>,
+    multicall: [MulticallEntry; BATCH_CALLS],
+    /// The kernel's L4 table (Xen's bootstrap L4, pinned by Xen).
+    l4: Mfn,
+    /// Links queued in this batch: (parent table, index, child table).
+    links: [(u64, u64, u64); MAX_PENDING_TABLES],
+    link_count: usize,
+    /// Tables cleared in this batch: their memory is not zero yet.
+    fresh: [u64; MAX_PENDING_TABLES],
+    fresh_count: usize,
+    physmap_ready: bool,
+    bootstrap_mapped_end_pfn: u64,
+}
+
+pub static MMU: Mutex<Mmu> = Mutex::new(Mmu::new());
+
+impl Mmu {
+    const fn new() -> Mmu {
+        Mmu {
+            batch: MmuBatch::new(),
+            multicall: [MulticallEntry {
+                op: 0,
+                result: 0,
+                args: [0; 6],
+            }; BATCH_CALLS],
+            l4: Mfn(0),
+            links: [(0, 0, 0); MAX_PENDING_TABLES],
+            link_count: 0,
+            fresh: [0; MAX_PENDING_TABLES],
+            fresh_count: 0,
+            physmap_ready: false,
+            bootstrap_mapped_end_pfn: 0,
+        }
+    }
+
+    /// Counters of everything committed so far.
+    pub fn stats(&self) -> MmuStats {
+        self.batch.stats()
+    }
+
+    /// Counts a page-table hypercall made outside the queue.
+    pub fn count_direct_hypercall(&mut self) {
+        self.batch.count_direct_hypercall();
+    }
+
+    fn queue(
+        &mut self,
+        mut push: impl FnMut(
+            &mut MmuBatch<BATCH_UPDATES, BATCH_EXT_OPS, BATCH_CALLS>,
+        ) -> Result<(), BatchFull>,
+    ) -> Result<(), MapError> {
+        if push(&mut self.batch).is_ok() {
+            return Ok(());
+        }
+        self.commit()?;
+        push(&mut self.batch).map_err(|BatchFull| MapError::Hypercall {
+            call: "queue",
+            error: XenError(xen_abi::errno::ENOMEM),
+        })
+    }
+
+    fn queue_pte(&mut self, pte_machine_address: u64, value: u64) -> Result<(), MapError> {
+        self.queue(|batch| batch.push_pte(pte_machine_address, value))
+    }
+
+    fn queue_ext(&mut self, op: MmuextOp) -> Result<(), MapError> {
+        self.queue(|batch| batch.push_ext(op))
+    }
+
+    /// Queues an extended operation (pin, unpin, clear page ...).
+    pub fn queue_mmuext(&mut self, op: MmuextOp) -> Result<(), MapError> {
+        self.queue_ext(op)
+    }
+
+    /// Sends everything queued to Xen in one hypercall.
+    pub fn commit(&mut self) -> Result<(), MapError> {
+        let Mmu {
+            batch, multicall, ..
+        } = self;
+        let calls = batch.seal().len();
+        let result = match calls {
+            0 => Ok(()),
+            1 => Self::issue_single(batch),
+            _ => Self::issue_multicall(batch, multicall),
+        };
+        batch.complete();
+        self.link_count = 0;
+        self.fresh_count = 0;
+        result
+    }
+
+    fn issue_single(
+        batch: &MmuBatch<BATCH_UPDATES, BATCH_EXT_OPS, BATCH_CALLS>,
+    ) -> Result<(), MapError> {
+        match batch.calls()[0] {
+            Call::MmuUpdate { first, count } => {
+                // SAFETY: the batch holds only updates this module built,
+                // which keep its invariants: page tables stay read-only,
+                // and the kernel image, stack and statics are never remapped.
+                unsafe { hypercall::mmu_update(&batch.updates()[first..first + count]) }
+                    .map(drop)
+                    .map_err(|(_, error)| MapError::Hypercall {
+                        call: "mmu_update",
+                        error,
+                    })
+            }
+            Call::MmuextOp { first, count } => {
+                // SAFETY: as above; the ops are clears, pins and flushes of
+                // frames this module manages.
+                unsafe { hypercall::mmuext_op(&batch.ext_ops()[first..first + count]) }
+                    .map(drop)
+                    .map_err(|(_, error)| MapError::Hypercall {
+                        call: "mmuext_op",
+                        error,
+                    })
+            }
+            Call::UpdateVaMapping { va, new_pte, flags } => {
+                // SAFETY: as above.
+                unsafe { hypercall::update_va_mapping(va, new_pte, flags) }
+                    .map(drop)
+                    .map_err(|error| MapError::Hypercall {
+                        call: "update_va_mapping",
+                        error,
+                    })
+            }
+        }
+    }
+
+    fn issue_multicall(
+        batch: &MmuBatch<BATCH_UPDATES, BATCH_EXT_OPS, BATCH_CALLS>,
+        entries: &mut [MulticallEntry; BATCH_CALLS],
+    ) -> Result<(), MapError> {
+        use xen_abi::hypercall as nr;
+        let calls = batch.calls();
+        let domid_self = xen_abi::DomId::SELF.0 as u64;
+        for (entry, call) in entries.iter_mut().zip(calls) {
+            *entry = match *call {
+                Call::MmuUpdate { first, count } => MulticallEntry {
+                    op: nr::MMU_UPDATE as u64,
+                    result: 0,
+                    args: [
+                        batch.updates()[first..].as_ptr() as u64,
+                        count as u64,
+                        0,
+                        domid_self,
+                        0,
+                        0,
+                    ],
+                },
+                Call::MmuextOp { first, count } => MulticallEntry {
+                    op: nr::MMUEXT_OP as u64,
+                    result: 0,
+                    args: [
+                        batch.ext_ops()[first..].as_ptr() as u64,
+                        count as u64,
+                        0,
+                        domid_self,
+                        0,
+                        0,
+                    ],
+                },
+                Call::UpdateVaMapping { va, new_pte, flags } => MulticallEntry {
+                    op: nr::UPDATE_VA_MAPPING as u64,
+                    result: 0,
+                    args: [va, new_pte, flags, 0, 0, 0],
+                },
+            };
+        }
+        let entries = &mut entries[..calls.len()];
+        // SAFETY: every entry points into the batch's arrays, which live in
+        // the locked MMU static for the whole call; the operations keep
+        // this module's invariants (see issue_single).
+        unsafe { hypercall::multicall(entries) }.map_err(|error| MapError::Hypercall {
+            call: "multicall",
+            error,
+        })?;
+        for (entry, call) in entries.iter().zip(calls) {
+            let result = entry.result as i64;
+            if result < 0 {
+                return Err(MapError::Hypercall {
+                    call: match call {
+                        Call::MmuUpdate { .. } => "mmu_update (in multicall)",
+                        Call::MmuextOp { .. } => "mmuext_op (in multicall)",
+                        Call::UpdateVaMapping { .. } => "update_va_mapping (in multicall)",
+                    },
+                    error: XenError((-result) as i32),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Virtual address through which table `mfn` can be read.
+    fn table_address(&self, mfn: Mfn) -> u64 {
+        let pfn = mfn_to_pfn(mfn).expect("page-table frames belong to this domain");
+        if self.physmap_ready {
+            physmap_address(pfn)
+        } else {
+            assert!(
+                pfn.0 < self.bootstrap_mapped_end_pfn,
+                "table outside the boot mapping before the physmap exists"
+            );
+            VIRT_BASE + pfn.0 * 4096
+        }
+    }
+
+    /// Entry `index` of table `table`, as it will be once the batch commits.
+    fn entry(&self, table: Mfn, index: u64) -> u64 {
+        if let Some(&(_, _, child)) = self.links[..self.link_count]
+            .iter()
+            .find(|&&(parent, i, _)| parent == table.0 && i == index)
+        {
+            return child << 12 | table_flags();
+        }
+        if self.fresh[..self.fresh_count].contains(&table.0) {
+            return 0;
+        }
+        let address = self.table_address(table) + index * 8;
+        // SAFETY: table_address maps the whole table page (read-only), and
+        // index < 512 keeps the read inside it.
+        unsafe { core::ptr::read_volatile(address as *const u64) }
+    }
+
+    fn check_address(va: u64) -> Result<(), MapError> {
+        let canonical = (va as i64) << 16 >> 16 == va as i64;
+        let slot = index(va, 4);
+        if !canonical || (256..272).contains(&slot) || va < 0xffff_8000_0000_0000 {
+            return Err(MapError::BadAddress { va });
+        }
+        Ok(())
+    }
+
+    /// Machine address of the L1 entry for `va`, creating missing tables
+    /// when `create` is set.
+    fn pte_address(&mut self, va: u64, create: bool) -> Result<u64, MapError> {
+        Self::check_address(va)?;
+        let mut table = self.l4;
+        for level in [4, 3, 2] {
+            let i = index(va, level);
+            let entry = self.entry(table, i);
+            table = if entry & Flags::PRESENT.bits() != 0 {
+                if entry & Flags::HUGE_PAGE.bits() != 0 {
+                    return Err(MapError::LargePage { va });
+                }
+                Mfn((entry & ADDRESS_MASK) >> 12)
+            } else if create {
+                self.new_table(table, i)?
+            } else {
+                return Err(MapError::NotMapped { va });
+            };
+        }
+        Ok(table.address() + index(va, 1) * 8)
+    }
+
+    /// Queues creation of an empty table linked at `parent[index]`.
+    fn new_table(&mut self, parent: Mfn, index: u64) -> Result<Mfn, MapError> {
+        if self.link_count == MAX_PENDING_TABLES || self.fresh_count == MAX_PENDING_TABLES {
+            self.commit()?;
+        }
+        let pfn = FRAMES
+            .lock()
+            .allocate()
+            .map_err(|_| MapError::OutOfFrames)?;
+        FRAMES
+            .lock()
+            .set_page_table(pfn, true)
+            .expect("allocated frames are in range");
+        let mfn = pfn_to_mfn(pfn).expect("free frames are populated");
+        // 1. No writable alias: the physmap maps every frame.
+        let alias = self.pte_address(physmap_address(pfn), false)?;
+        self.queue_pte(alias, mfn.address() | data_flags(false))?;
+        self.batch.flush_page_after(physmap_address(pfn));
+        // 2. Zero it without a mapping. 3. Link it.
+        self.queue_ext(MmuextOp::clear_page(mfn))?;
+        self.queue_pte(parent.address() + index * 8, mfn.address() | table_flags())?;
+        self.links[self.link_count] = (parent.0, index, mfn.0);
+        self.link_count += 1;
+        self.fresh[self.fresh_count] = mfn.0;
+        self.fresh_count += 1;
+        Ok(mfn)
+    }
+
+    /// Queues a mapping of `mfn` at `va`.
+    pub fn map(&mut self, va: u64, mfn: Mfn, writable: bool) -> Result<(), MapError> {
+        let pte = self.pte_address(va, true)?;
+        let table = Mfn(pte >> 12);
+        if self.entry(table, (pte & 0xfff) / 8) & Flags::PRESENT.bits() != 0 {
+            return Err(MapError::AlreadyMapped { va });
+        }
+        self.queue_pte(pte, mfn.address() | data_flags(writable))
+    }
+
+    /// Queues removal of the mapping at `va`; the TLB flush follows the
+    /// batch. Returns the frame that was mapped.
+    pub fn unmap(&mut self, va: u64) -> Result<Mfn, MapError> {
+        let pte = self.pte_address(va, false)?;
+        let old = self.entry(Mfn(pte >> 12), (pte & 0xfff) / 8);
+        if old & Flags::PRESENT.bits() == 0 {
+            return Err(MapError::NotMapped { va });
+        }
+        self.queue_pte(pte, 0)?;
+        self.batch.flush_page_after(va);
+        Ok(Mfn((old & ADDRESS_MASK) >> 12))
+    }
+
+    /// The PTE mapping `va`, if any (committed state).
+    pub fn translate(&mut self, va: u64) -> Option<u64> {
+        let pte = self.pte_address(va, false).ok()?;
+        let entry = self.entry(Mfn(pte >> 12), (pte & 0xfff) / 8);
+        (entry & Flags::PRESENT.bits() != 0).then_some(entry)
+    }
+}
+
+/// Maps every pfn at [`PHYSMAP_BASE`] (page tables read-only) as one
+/// batched operation, so the kernel can reach any frame afterwards.
+///
+/// Runs once at boot, before the general walker can read new tables: it
+/// allocates every table it needs first (so their own physmap entries are
+/// written read-only from the start), then queues, top-down, the clears,
+/// the links and the leaf entries.
+pub fn build_physmap(boot: &BootInfo) -> Result<(), MapError> {
+    let mut mmu = MMU.lock();
+    mmu.bootstrap_mapped_end_pfn = boot.bootstrap_mapped_end_pfn();
+    mmu.l4 = {
+        let l4_pfn = Pfn((boot.pt_base - VIRT_BASE) / 4096);
+        pfn_to_mfn(l4_pfn).expect("the bootstrap L4 is populated")
+    };
+    let nr_pages = FRAMES.lock().managed_frames();
+    let l1_count = nr_pages.div_ceil(512) as usize;
+    let l2_count = l1_count.div_ceil(512);
+    assert!(l2_count <= 512, "physmap fits one L4 slot");
+    // Table frames, as (pfn, mfn): [L3, L2s..., L1s...].
+    let mut tables = [(Pfn(0), Mfn(0)); 1 + 2 + 8192 / 8];
+    let table_count = 1 + l2_count + l1_count;
+    assert!(
+        table_count <= tables.len(),
+        "frame allocator capacity bounds the tables"
+    );
+    for slot in &mut tables[..table_count] {
+        let mut frames = FRAMES.lock();
+        let pfn = frames.allocate().map_err(|_| MapError::OutOfFrames)?;
+        frames
+            .set_page_table(pfn, true)
+            .expect("allocated frames are in range");
+        *slot = (pfn, pfn_to_mfn(pfn).expect("free frames are populated"));
+    }
+    let (l3, rest) = tables[..table_count]
+        .split_first()
+        .expect("at least the L3");
+    let (l2s, l1s) = rest.split_at(l2_count);
+    if mmu.entry(mmu.l4, index(PHYSMAP_BASE, 4)) != 0 {
+        return Err(MapError::AlreadyMapped { va: PHYSMAP_BASE });
+    }
+    for &(_, mfn) in &tables[..table_count] {
+        mmu.queue_ext(MmuextOp::clear_page(mfn))?;
+    }
+    let l4 = mmu.l4;
+    mmu.queue_pte(
+        l4.address() + index(PHYSMAP_BASE, 4) * 8,
+        l3.1.address() | table_flags(),
+    )?;
+    for (i, &(_, l2)) in l2s.iter().enumerate() {
+        mmu.queue_pte(l3.1.address() + i as u64 * 8, l2.address() | table_flags())?;
+    }
+    for (i, &(_, l1)) in l1s.iter().enumerate() {
+        let l2 = l2s[i / 512].1;
+        mmu.queue_pte(
+            l2.address() + (i % 512) as u64 * 8,
+            l1.address() | table_flags(),
+        )?;
+    }
+    for pfn in 0..nr_pages {
+        let Some(mfn) = pfn_to_mfn(Pfn(pfn)) else {
+            continue;
+        };
+        let is_table = FRAMES.lock().is_page_table(Pfn(pfn));
+        let l1 = l1s[(pfn / 512) as usize].1;
+        mmu.queue_pte(
+            l1.address() + (pfn % 512) * 8,
+            mfn.address() | data_flags(!is_table),
+        )?;
+    }
+    mmu.commit()?;
+    mmu.physmap_ready = true;
+    Ok(())
+}
+
+/// Records the bootstrap page tables as tables (their physmap aliases must
+/// be read-only) before the physmap is built.
+pub fn mark_bootstrap_tables(boot: &BootInfo) {
+    let first = (boot.pt_base - VIRT_BASE) / 4096;
+    let mut frames = FRAMES.lock();
+    for pfn in first..first + boot.nr_pt_frames {
+        frames
+            .set_page_table(Pfn(pfn), true)
+            .expect("bootstrap tables lie inside the domain");
+    }
+}
