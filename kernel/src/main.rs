@@ -66,6 +66,12 @@ extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
         kprintln!("cmdline: {diagnostic}");
     });
     xen::console::init_logging(options.log_level);
+    if boot.unknown_flags() != 0 {
+        log::warn!(
+            "start_info has unknown flags {:#x}; ignored",
+            boot.unknown_flags()
+        );
+    }
     if boot.is_dom0() {
         match xen::hypercall::set_iopl(1) {
             Ok(_) => shutdown::set_io_privilege(),
@@ -179,7 +185,8 @@ fn crash_on_purpose(hook: CrashHook) {
     kprintln!("crash: deliberately crashing ({hook:?}) as the command line asked");
     match hook {
         CrashHook::PageFault => {
-            let address = 0xdead_0000_0000u64 as *mut u64;
+            // Canonical, in an L4 slot the kernel never maps.
+            let address = 0xffff_8a00_dead_0000u64 as *mut u64;
             // SAFETY: deliberately unsound on request: the write faults
             // (the address is unmapped) and the trap handler shuts down.
             unsafe { core::ptr::write_volatile(address, 1) };

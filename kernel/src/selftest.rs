@@ -61,6 +61,7 @@ pub fn run(boot: &BootInfo, options: &Options) -> bool {
     tally.record("mmu-batching", batching);
     tally.record("heap-grow", heap_grow());
     tally.record("event-loopback", event_loopback());
+    tally.record("event-spurious", event_spurious());
     tally.record("timer-order", timer_order());
     tally.record("timer-past", timer_past());
     tally.record("realtime-monotonic", realtime_monotonic());
@@ -301,6 +302,35 @@ fn event_loopback() -> CheckResult {
     Ok(format!(
         "ports {}<->{}: both directions, mask holds, unmask delivers ({upcalls} upcalls)",
         channel.a.0, channel.b.0
+    ))
+}
+
+/// An event on a port the kernel did not bind is counted and masked, and
+/// the kernel goes on.
+fn event_spurious() -> CheckResult {
+    let channel = Loopback::new().map_err(|e| format!("cannot create loopback channel: {e}"))?;
+    events::unbind(channel.a).map_err(|e| format!("{e}"))?;
+    // Unmask it in Xen again, as a peer's stray event would find it.
+    events::unmask(channel.a).map_err(|e| format!("{e}"))?;
+    let before = events::SPURIOUS.load(Ordering::Relaxed);
+    crate::xen::hypercall::notify(channel.b).map_err(|e| format!("notify: {e}"))?;
+    time::sleep_ns(5_000_000);
+    let spurious = events::SPURIOUS.load(Ordering::Relaxed) - before;
+    let word = (channel.a.0 / 64) as usize;
+    let masked = crate::xen::shared_info::mask_word(word).load(Ordering::SeqCst)
+        & 1 << (channel.a.0 % 64)
+        != 0;
+    if events::take_fired(channel.a) {
+        return Err("an unbound port was delivered as fired".into());
+    }
+    if spurious != 1 || !masked {
+        return Err(format!(
+            "spurious count rose by {spurious}, port masked: {masked}"
+        ));
+    }
+    Ok(format!(
+        "event on unbound port {} counted once and masked",
+        channel.a.0
     ))
 }
 

@@ -116,6 +116,20 @@ impl BootInfo {
         })
     }
 
+    /// Flag bits this kernel does not know (`xen.h`, SIF_*): reported at
+    /// boot, otherwise ignored.
+    pub fn unknown_flags(&self) -> u32 {
+        use xen_abi::xen::{SIF_MOD_START_PFN, SIF_MULTIBOOT_MOD, SIF_VIRT_P2M_4TOOLS};
+        // SIF_PM_MASK (bits 8-15) carries power-management settings.
+        let known = SIF_PRIVILEGED
+            | SIF_INITDOMAIN
+            | SIF_MULTIBOOT_MOD
+            | SIF_MOD_START_PFN
+            | SIF_VIRT_P2M_4TOOLS
+            | 0xff00;
+        self.flags & !known
+    }
+
     /// True when we are the initial (hardware) domain.
     pub fn is_dom0(&self) -> bool {
         self.flags & SIF_INITDOMAIN != 0
