@@ -168,6 +168,20 @@ fn print_banner(boot: &BootInfo, free_pages: u64, options: &Options) {
         }
     );
     kprintln!("cmdline: \"{}\"", boot.command_line());
+    log::debug!(
+        "layout: start_info={:#x} pt_base={:#x} ({} frames) mfn_list={:#x} \
+         module={:#x}+{:#x} store={:#x}/{} console={:#x}/{}",
+        boot.start_info_address,
+        boot.pt_base,
+        boot.nr_pt_frames,
+        boot.mfn_list,
+        boot.module_start,
+        boot.module_length,
+        boot.store_mfn.0,
+        boot.store_evtchn.0,
+        boot.console_mfn.0,
+        boot.console_evtchn.0
+    );
     let wall = time::wallclock();
     kprintln!(
         "time: wallclock={}.{:09} system_ns={} virtual_ns={}",

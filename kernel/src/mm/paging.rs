@@ -140,11 +140,6 @@ impl Mmu {
         self.batch.stats()
     }
 
-    /// Counts a page-table hypercall made outside the queue.
-    pub fn count_direct_hypercall(&mut self) {
-        self.batch.count_direct_hypercall();
-    }
-
     fn queue(
         &mut self,
         mut push: impl FnMut(
@@ -167,11 +162,6 @@ impl Mmu {
 
     fn queue_ext(&mut self, op: MmuextOp) -> Result<(), MapError> {
         self.queue(|batch| batch.push_ext(op))
-    }
-
-    /// Queues an extended operation (pin, unpin, clear page ...).
-    pub fn queue_mmuext(&mut self, op: MmuextOp) -> Result<(), MapError> {
-        self.queue_ext(op)
     }
 
     /// Sends everything queued to Xen in one hypercall.

@@ -319,7 +319,6 @@ pub unsafe fn callback_register(kind: u16, address: u64, flags: u16) -> XenResul
         type_: kind,
         flags,
         address,
-        ..Default::default()
     };
     // SAFETY: Xen reads one callback_register struct from a live local;
     // entry validity is the caller's contract.
@@ -516,24 +515,6 @@ pub fn maximum_ram_page() -> XenResult {
         call(
             nr::MEMORY_OP,
             [xen_abi::memory::XENMEM_MAXIMUM_RAM_PAGE as u64, 0, 0, 0, 0],
-        )
-    })
-}
-
-/// Pages this domain currently owns (XENMEM_current_reservation).
-pub fn current_reservation() -> XenResult {
-    let domain: u16 = DomId::SELF.0;
-    // SAFETY: Xen reads one domid_t from a live local.
-    check(unsafe {
-        call(
-            nr::MEMORY_OP,
-            [
-                xen_abi::memory::XENMEM_CURRENT_RESERVATION as u64,
-                &domain as *const u16 as u64,
-                0,
-                0,
-                0,
-            ],
         )
     })
 }

@@ -101,7 +101,7 @@ pub fn init() -> Result<(), crate::xen::hypercall::XenError> {
             // 3 for breakpoint/overflow so `int3` works from user mode, 0
             // (kernel only) otherwise.
             flags: if vector == 3 || vector == 4 { 3 } else { 0 },
-            cs: xen_abi::arch::FLAT_KERNEL_CS as u16,
+            cs: xen_abi::arch::FLAT_KERNEL_CS,
             address,
         };
     }
@@ -116,7 +116,7 @@ pub fn init() -> Result<(), crate::xen::hypercall::XenError> {
         crate::xen::hypercall::callback_register(
             xen_abi::callback::CALLBACKTYPE_EVENT,
             xen_trap_256 as *const () as u64,
-            xen_abi::callback::CALLBACKF_MASK_EVENTS as u16,
+            xen_abi::callback::CALLBACKF_MASK_EVENTS,
         )?
     };
     // SAFETY: xen_trap_257 reports the failsafe frame and never returns.

@@ -1,0 +1,56 @@
+//! Host tooling: build the kernel, fetch Xen, boot both in QEMU, read the log.
+//!
+//! The pieces, in the order a boot uses them:
+//!
+//! - [`host`]: Debian packages (QEMU, Xen headers) and the Xen hypervisor,
+//!   downloaded from Debian and unpacked into `target/xen/` (never
+//!   installed: that would touch the host's boot loader).
+//! - [`kernel`]: `cargo build` of the kernel with the flags a PV kernel
+//!   needs, into `target/kernel/`, once per process.
+//! - [`qemu`]: [`BootConfig`] and the exact QEMU command line, validated
+//!   against what QEMU's multiboot loader can express.
+//! - [`boot()`]: runs QEMU, reads the serial console into timestamped
+//!   [`ConsoleLine`]s, enforces the deadline and the silence watchdog, and
+//!   classifies the end into an [`Outcome`] ([`outcome`]).
+//! - [`mod@bench`]: parses the kernel's `bench ...` result lines.
+//!
+//! The `image-builder` binary wraps these as commands (`build`, `run`,
+//! `bench`, `test`, `qemu-cmdline`); the `system-tests` crate uses the
+//! library to boot the kernel once per scenario and check its console.
+
+#![forbid(unsafe_code)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub mod bench;
+mod boot;
+pub mod command;
+pub mod console;
+mod error;
+pub mod host;
+pub mod kernel;
+pub mod outcome;
+pub mod qemu;
+
+pub use bench::{BenchLine, BenchParseError};
+pub use boot::{boot, BootRun};
+pub use console::ConsoleLine;
+pub use error::Error;
+pub use host::{ensure_host_packages, xen_hypervisor};
+pub use kernel::{build_kernel, Profile};
+pub use outcome::{Outcome, StopReason};
+pub use qemu::BootConfig;
+
+/// Set by [`set_echo`]; `XENRS_ECHO=1` in the environment has the same effect.
+static ECHO: AtomicBool = AtomicBool::new(false);
+
+/// Asks for live output: console lines of later [`BootConfig::new`]s and
+/// the kernel build's output are copied to stderr as they arrive.
+pub fn set_echo(on: bool) {
+    ECHO.store(on, Ordering::Relaxed);
+}
+
+/// Whether live output is on (see [`set_echo`]).
+pub fn echo_enabled() -> bool {
+    ECHO.load(Ordering::Relaxed) || std::env::var_os("XENRS_ECHO").is_some_and(|value| value == "1")
+}

@@ -1,0 +1,322 @@
+//! `image-builder`: build, boot, benchmark and test the kernel from one tool.
+//!
+//! ```text
+//! image-builder build [--debug]                 build the kernel, print its path
+//! image-builder run [--debug] [--timeout S] [WORD...]
+//!                                              boot it (default command line: selftest)
+//! image-builder bench [--debug]                boot with `bench`, summarize results
+//! image-builder test                           every check: fmt, clippy, build, tests
+//! image-builder qemu-cmdline [--debug] [WORD...]
+//!                                              print the QEMU command line to boot by hand
+//! image-builder xen-cmdline                    print Xen's command line
+//! ```
+//!
+//! `run` and `bench` exit with 0 when the kernel shut down cleanly, 1 when
+//! it failed or crashed, 2 when the run timed out or stalled. Usage errors
+//! exit with 64.
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use image_builder::bench::{BenchLine, BENCH_PREFIX};
+use image_builder::host::{target_dir, xen_hypervisor_path};
+use image_builder::kernel::{kernel_cargo, kernel_path, kernel_target_dir};
+use image_builder::qemu::shell_command;
+use image_builder::{
+    boot, build_kernel, ensure_host_packages, set_echo, xen_hypervisor, BootConfig, BootRun, Error,
+    Outcome, Profile,
+};
+
+const USAGE: &str = "\
+usage: image-builder <command> [options]
+
+commands:
+  build [--debug]                      build the kernel and print the ELF's path
+  run [--debug] [--timeout SECONDS] [WORD...]
+                                       boot the kernel under Xen in QEMU, console on
+                                       stderr; kernel command line WORDs (default: selftest)
+  bench [--debug]                      boot with `bench` and summarize its results
+  test                                 run every check: fmt, clippy, kernel build, cargo test
+  qemu-cmdline [--debug] [WORD...]     print the QEMU command line `run` uses
+  xen-cmdline                          print Xen's command line
+
+`run` and `bench` exit with 0 on a clean shutdown, 1 on failure or crash,
+2 on timeout or stall; usage errors exit with 64.";
+
+/// Exit status for a command line we do not understand (sysexits EX_USAGE).
+const EXIT_USAGE: u8 = 64;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let result = match command.as_str() {
+        "build" => Options::parse(rest, false).and_then(|options| build(&options)),
+        "run" => Options::parse(rest, true).and_then(|options| run(&options)),
+        "bench" => Options::parse(rest, false).and_then(|options| bench(&options)),
+        "test" => Options::parse(rest, false).and_then(|_| test()),
+        "qemu-cmdline" => Options::parse(rest, true).and_then(|options| qemu_cmdline(&options)),
+        "xen-cmdline" => Options::parse(rest, false).map(|_| {
+            println!(
+                "{}",
+                BootConfig::new(kernel_path(Profile::Release)).xen_cmdline()
+            );
+            ExitCode::SUCCESS
+        }),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(Failure::Usage(format!("unknown command {other:?}"))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::Usage(message)) => {
+            eprintln!("image-builder: {message}\n\n{USAGE}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Tool(error)) => {
+            eprintln!("image-builder: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a command did not get to report an outcome.
+enum Failure {
+    /// The command line is wrong.
+    Usage(String),
+    /// Building, fetching or starting something failed.
+    Tool(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Tool(error)
+    }
+}
+
+/// Options shared by the commands.
+struct Options {
+    profile: Profile,
+    timeout: Option<Duration>,
+    words: Vec<String>,
+}
+
+impl Options {
+    /// Parses leading `--debug` / `--timeout S`, then command line words
+    /// (only where `takes_words`).
+    fn parse(args: &[String], takes_words: bool) -> Result<Self, Failure> {
+        let mut options = Options {
+            profile: Profile::Release,
+            timeout: None,
+            words: Vec::new(),
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--debug" if options.words.is_empty() => options.profile = Profile::Debug,
+                "--timeout" if options.words.is_empty() => {
+                    let seconds = args
+                        .next()
+                        .and_then(|value| value.parse::<u64>().ok())
+                        .filter(|seconds| *seconds > 0)
+                        .ok_or_else(|| {
+                            Failure::Usage(
+                                "--timeout needs a positive number of seconds".to_owned(),
+                            )
+                        })?;
+                    options.timeout = Some(Duration::from_secs(seconds));
+                }
+                "--" if options.words.is_empty() => {
+                    options.words.extend(args.by_ref().cloned());
+                }
+                word if takes_words && !(options.words.is_empty() && word.starts_with("--")) => {
+                    options.words.push(word.to_owned());
+                }
+                other => return Err(Failure::Usage(format!("unexpected argument {other:?}"))),
+            }
+        }
+        Ok(options)
+    }
+
+    /// The kernel command line: the words given, or `default`.
+    fn cmdline(&self, default: &str) -> String {
+        if self.words.is_empty() {
+            default.to_owned()
+        } else {
+            self.words.join(" ")
+        }
+    }
+}
+
+fn build(options: &Options) -> Result<ExitCode, Failure> {
+    set_echo(true);
+    let path = build_kernel(options.profile)?;
+    println!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Installs what is missing, fetches Xen, builds the kernel: all a boot needs.
+fn prepare(profile: Profile) -> Result<(PathBuf, PathBuf), Failure> {
+    ensure_host_packages()?;
+    let xen = xen_hypervisor()?;
+    set_echo(true);
+    eprintln!("image-builder: building the kernel ({profile:?})");
+    let kernel = build_kernel(profile)?;
+    Ok((xen, kernel))
+}
+
+/// Boots with echo on and prints the outcome as the last line.
+fn boot_and_report(options: &Options, default_cmdline: &str) -> Result<BootRun, Failure> {
+    let (_xen, kernel) = prepare(options.profile)?;
+    let mut config = BootConfig::new(kernel).with_cmdline(options.cmdline(default_cmdline));
+    config.echo = true;
+    if let Some(timeout) = options.timeout {
+        config.timeout = timeout;
+    }
+    Ok(boot(&config)?)
+}
+
+fn exit_code(run: &BootRun) -> ExitCode {
+    let verdict = if run.is_success() {
+        "success"
+    } else {
+        "FAILURE"
+    };
+    let status = run
+        .qemu_status
+        .map(|code| format!(", QEMU exit status {code}"))
+        .unwrap_or_default();
+    println!(
+        "image-builder: outcome: {} after {:.1} s{status}: {verdict}",
+        run.outcome,
+        run.elapsed.as_secs_f64()
+    );
+    match run.outcome {
+        outcome if outcome.is_success() => ExitCode::SUCCESS,
+        Outcome::TimedOut | Outcome::Stalled => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+fn run(options: &Options) -> Result<ExitCode, Failure> {
+    let run = boot_and_report(options, "selftest")?;
+    Ok(exit_code(&run))
+}
+
+fn bench(options: &Options) -> Result<ExitCode, Failure> {
+    let run = boot_and_report(options, "bench")?;
+    println!("benchmark results:");
+    for line in run.lines_with_prefix(BENCH_PREFIX) {
+        match BenchLine::parse(&line.text) {
+            Ok(parsed) => println!("  {parsed}"),
+            Err(error) => println!("  {}   <- malformed: {error}", line.text),
+        }
+    }
+    Ok(exit_code(&run))
+}
+
+fn qemu_cmdline(options: &Options) -> Result<ExitCode, Failure> {
+    let kernel = kernel_path(options.profile);
+    let xen = xen_hypervisor_path();
+    for (what, path) in [("the kernel", &kernel), ("Xen", &xen)] {
+        if !path.is_file() {
+            eprintln!(
+                "image-builder: note: {what} is not at {} yet; `image-builder run` builds/fetches it",
+                path.display()
+            );
+        }
+    }
+    let config = BootConfig::new(kernel).with_cmdline(options.cmdline("selftest"));
+    println!("{}", shell_command(&config, &xen)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One step of `test`: a name and the command that runs it.
+struct Step {
+    name: &'static str,
+    command: Command,
+}
+
+fn cargo_step(name: &'static str, args: &[&str]) -> Step {
+    let mut command = image_builder::command::cargo();
+    command.args(args);
+    Step { name, command }
+}
+
+/// Every check, in order of cost; stops at the first failure.
+fn test() -> Result<ExitCode, Failure> {
+    let started = Instant::now();
+    eprintln!("==> host packages");
+    ensure_host_packages()?;
+
+    // In a target directory of its own, so that clippy's check artifacts
+    // and the kernel build's never mix.
+    let mut kernel_clippy =
+        kernel_cargo("clippy", Profile::Debug, target_dir().join("kernel-clippy"));
+    kernel_clippy.args(["--", "-D", "warnings"]);
+    let mut kernel_build = kernel_cargo("build", Profile::Release, kernel_target_dir());
+    kernel_build.args(["--bin", "kernel"]);
+
+    let steps = vec![
+        cargo_step("formatting", &["fmt", "--all", "--", "--check"]),
+        cargo_step(
+            "clippy (workspace, host)",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        Step {
+            name: "clippy (kernel, kernel flags)",
+            command: kernel_clippy,
+        },
+        Step {
+            name: "kernel build (release)",
+            command: kernel_build,
+        },
+        // Default members: every host crate, with the system tests; the
+        // kernel is not a default member, so it is not built for the host.
+        cargo_step("tests (unit, host, system)", &["test"]),
+    ];
+    let count = steps.len();
+    for (index, mut step) in steps.into_iter().enumerate() {
+        eprintln!(
+            "==> [{}/{count}] {}: {}",
+            index + 1,
+            step.name,
+            image_builder::command::describe(&step.command)
+        );
+        let status = step
+            .command
+            .status()
+            .map_err(|error| Error::io(format!("starting step {}", step.name), error))?;
+        if !status.success() {
+            let code = status.code().map_or_else(
+                || "a signal".to_owned(),
+                |code| format!("exit status {code}"),
+            );
+            eprintln!(
+                "image-builder test: step {}/{count} \"{}\" FAILED ({code}); stopping",
+                index + 1,
+                step.name
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    eprintln!(
+        "image-builder test: all {count} steps passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
