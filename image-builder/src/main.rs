@@ -290,6 +290,7 @@ fn test() -> Result<ExitCode, Failure> {
         cargo_step("tests (unit, host, system)", &["test"]),
     ];
     let count = steps.len();
+    let mut totals = TestTotals::default();
     for (index, mut step) in steps.into_iter().enumerate() {
         eprintln!(
             "==> [{}/{count}] {}: {}",
@@ -297,10 +298,12 @@ fn test() -> Result<ExitCode, Failure> {
             step.name,
             image_builder::command::describe(&step.command)
         );
-        let status = step
-            .command
-            .status()
-            .map_err(|error| Error::io(format!("starting step {}", step.name), error))?;
+        let status = if index + 1 == count {
+            run_counting_tests(&mut step.command, &mut totals)
+        } else {
+            step.command.status()
+        }
+        .map_err(|error| Error::io(format!("starting step {}", step.name), error))?;
         if !status.success() {
             let code = status.code().map_or_else(
                 || "a signal".to_owned(),
@@ -318,5 +321,84 @@ fn test() -> Result<ExitCode, Failure> {
         "image-builder test: all {count} steps passed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    // One closing line over every test binary, so a reader of the log does
+    // not have to add up cargo's per-binary lines (the last of which is
+    // usually an empty doc-test run).
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sums of cargo's `test result:` lines.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TestTotals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl TestTotals {
+    /// Adds one `test result: ok. 3 passed; 0 failed; 1 ignored; ...` line;
+    /// other lines are ignored.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(number)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(number) = number.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += number,
+                "failed" => self.failed += number,
+                "ignored" => self.ignored += number,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `cargo test`, passing its output through while adding up results.
+fn run_counting_tests(
+    command: &mut Command,
+    totals: &mut TestTotals,
+) -> std::io::Result<std::process::ExitStatus> {
+    use std::io::{BufRead, BufReader};
+    let mut child = command.stdout(std::process::Stdio::piped()).spawn()?;
+    let stdout = child.stdout.take().expect("stdout was piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        totals.add_line(&line);
+    }
+    child.wait()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestTotals;
+
+    #[test]
+    fn totals_add_up_cargo_result_lines() {
+        let mut totals = TestTotals::default();
+        totals.add_line("test result: ok. 34 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.02s");
+        totals.add_line("running 3 tests");
+        totals.add_line(
+            "test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
+        assert_eq!(
+            totals,
+            TestTotals {
+                passed: 35,
+                failed: 2,
+                ignored: 2
+            }
+        );
+    }
 }
