@@ -403,6 +403,75 @@ impl Mmu {
     }
 }
 
+/// A top-level table other than the kernel's boot L4, pinned by Xen.
+///
+/// Made by [`Mmu::create_pinned_l4`] with the kernel's upper-half entries
+/// copied in, so the kernel keeps running when it becomes the base pointer;
+/// processes will get one each. Must be given back with
+/// [`Mmu::destroy_pinned_l4`] (the frame stays a pinned table until then).
+#[derive(Debug)]
+pub struct PinnedL4 {
+    pfn: Pfn,
+    mfn: Mfn,
+}
+
+impl Mmu {
+    /// Queues, as one batch: the new table's physmap alias made read-only,
+    /// `MMUEXT_CLEAR_PAGE`, the kernel's L4 entries 272-511 copied in (plain
+    /// writes: the page is not a table yet), and `MMUEXT_PIN_L4_TABLE`, at
+    /// which Xen validates the whole tree and adds its own slots 256-271.
+    pub fn create_pinned_l4(&mut self) -> Result<PinnedL4, MapError> {
+        self.commit()?;
+        let pfn = FRAMES
+            .lock()
+            .allocate()
+            .map_err(|_| MapError::OutOfFrames)?;
+        FRAMES
+            .lock()
+            .set_page_table(pfn, true)
+            .expect("allocated frames are in range");
+        let mfn = pfn_to_mfn(pfn).expect("free frames are populated");
+        let alias = self.pte_address(physmap_address(pfn), false)?;
+        self.queue_pte(alias, mfn.address() | data_flags(false))?;
+        self.batch.flush_page_after(physmap_address(pfn));
+        self.queue_ext(MmuextOp::clear_page(mfn))?;
+        for slot in 272..512 {
+            let entry = self.entry(self.l4, slot);
+            if entry & Flags::PRESENT.bits() != 0 {
+                self.queue_pte(mfn.address() + slot * 8, entry)?;
+            }
+        }
+        self.queue_ext(MmuextOp::pin_l4_table(mfn))?;
+        Ok(PinnedL4 { pfn, mfn })
+    }
+
+    /// Queues unpinning `table` and making its physmap alias writable
+    /// again, commits, and frees the frame. It must not be the current
+    /// base pointer.
+    pub fn destroy_pinned_l4(&mut self, table: PinnedL4) -> Result<(), MapError> {
+        self.queue_ext(MmuextOp::unpin_table(table.mfn))?;
+        let alias = self.pte_address(physmap_address(table.pfn), false)?;
+        self.queue_pte(alias, table.mfn.address() | data_flags(true))?;
+        self.batch.flush_page_after(physmap_address(table.pfn));
+        self.commit()?;
+        FRAMES
+            .lock()
+            .free(table.pfn)
+            .expect("the table's frame was allocated here");
+        Ok(())
+    }
+
+    /// Switches the kernel's base pointer to `table` (or back to the boot
+    /// L4 with `None`) and commits. Sound because every table handed in was
+    /// made by `create_pinned_l4`, which copies the kernel's upper half, so
+    /// code, stack, statics and heap stay mapped at the same addresses.
+    pub fn switch_kernel_base(&mut self, table: Option<&PinnedL4>) -> Result<(), MapError> {
+        let target = table.map_or(self.l4, |t| t.mfn);
+        self.queue_ext(MmuextOp::new_baseptr(target))?;
+        self.commit()
+    }
+}
+
 /// Maps every pfn at [`PHYSMAP_BASE`] (page tables read-only) as one
 /// batched operation, so the kernel can reach any frame afterwards.
 ///
