@@ -98,22 +98,17 @@ pub fn take_fired(port: EventChannelPort) -> bool {
     }
 }
 
-fn anything_fired() -> bool {
-    FIRED.iter().any(|word| word.load(Ordering::SeqCst) != 0)
-}
-
-/// Sleeps until some event fires. Must be called with no lock held.
+/// Sleeps until an event arrives. Callers loop on their own condition
+/// (`take_fired(port)`, a deadline), so an event that fired earlier and
+/// nobody consumed does not make this return: only a new one does.
 ///
-/// The race between "nothing to do" and "an event arrives" is closed by
-/// Xen: we check our fired set with events masked, and SCHEDOP_block
+/// The race between "nothing new" and "an event arrives" is closed by Xen:
+/// we collect pending events with events masked, and SCHEDOP_block
 /// re-checks Xen's pending bits after unmasking, atomically.
 pub fn block() {
     // Events are masked, so no upcall can run concurrently: collect what
     // Xen has already marked pending ourselves, exactly as the upcall would.
-    if shared_info::upcall_pending().load(Ordering::SeqCst) != 0 {
-        harvest();
-    }
-    if anything_fired() {
+    if shared_info::upcall_pending().load(Ordering::SeqCst) != 0 && harvest() > 0 {
         return;
     }
     hypercall::sched_block();
@@ -145,8 +140,10 @@ pub fn upcall() {
     harvest();
 }
 
-/// Moves pending, unmasked ports into `FIRED`. Only with events masked.
-fn harvest() {
+/// Moves pending, unmasked ports into `FIRED`; returns how many bound
+/// ports fired. Only with events masked.
+fn harvest() -> usize {
+    let mut fired = 0;
     // Clear the flag before scanning: an event raised during the scan sets
     // it again and is seen on the next upcall (xen.h, evtchn_upcall_pending).
     shared_info::upcall_pending().store(0, Ordering::SeqCst);
@@ -154,11 +151,13 @@ fn harvest() {
         let (word, bit) = ((port / 64) as usize, 1u64 << (port % 64));
         if BOUND[word].load(Ordering::SeqCst) & bit != 0 {
             FIRED[word].fetch_or(bit, Ordering::SeqCst);
+            fired += 1;
         } else {
             SPURIOUS.fetch_add(1, Ordering::Relaxed);
             shared_info::mask_word(word).fetch_or(bit, Ordering::SeqCst);
         }
     });
+    fired
 }
 
 /// An interdomain channel from this domain to itself: two ports wired to

@@ -16,12 +16,15 @@ extern crate alloc;
 
 mod arch;
 mod bench;
+mod domu;
 mod events;
+mod grant;
 mod mm;
 mod selftest;
 mod shutdown;
 mod time;
 mod xen;
+mod xenstore;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -37,6 +40,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// TSC value at the first instruction of Rust code, for the boot time.
 static ENTRY_TSC: AtomicU64 = AtomicU64::new(0);
+/// That moment in Xen system time, converted as soon as shared_info is
+/// mapped (while the time record still covers it).
+static ENTRY_SYSTEM_NS: AtomicU64 = AtomicU64::new(0);
 
 /// Called by `_start` with the address of start_info.
 #[no_mangle]
@@ -56,6 +62,9 @@ extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
         kprintln!("FATAL: cannot map shared_info: {error}");
         shutdown::crash("shared_info");
     }
+    let record = xen::shared_info::time_record();
+    let entry_ns = record.system_time_at(ENTRY_TSC.load(Ordering::Relaxed));
+    ENTRY_SYSTEM_NS.store(entry_ns.min(time::system_time_ns()), Ordering::Relaxed);
     events::init();
     if let Err(error) = traps::init() {
         kprintln!("FATAL: cannot install trap table and callbacks: {error}");
@@ -79,12 +88,25 @@ extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
         }
     }
 
-    let free_pages = init_memory(&boot);
+    let (free_pages, max_pages) = init_memory(&boot);
     if let Err(error) = time::init() {
         kprintln!("FATAL: cannot set up time: {error}");
         shutdown::crash("time");
     }
+    let max_pages = if boot.is_dom0() {
+        max_pages
+    } else {
+        domu::attach(&boot);
+        // The toolstack's maxmem is memory/static-max; Xen's own limit is
+        // only raised when the target is.
+        max_pages.max(domu::static_max_pages().unwrap_or(0))
+    };
+    grow_for_ballooning(&boot, max_pages);
     print_banner(&boot, free_pages, &options);
+    match grant::init() {
+        Ok(entries) => log::debug!("grant table: {entries} entries"),
+        Err(error) => log::error!("grant table unavailable: {error}"),
+    }
 
     if let Some(hook) = options.crash {
         crash_on_purpose(hook);
@@ -106,18 +128,35 @@ extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
     if failed {
         shutdown::crash("self-checks failed");
     }
-    shutdown::finish(options.shutdown)
+    match (options.shutdown, boot.is_dom0()) {
+        (Some(action), _) => shutdown::finish(action),
+        (None, true) => shutdown::finish(cmdline::ShutdownAction::Reboot),
+        (None, false) => domu::serve_toolstack(),
+    }
 }
 
 /// System time of the first Rust instruction.
 fn entry_system_time() -> u64 {
-    xen::shared_info::time_record().system_time_at(ENTRY_TSC.load(Ordering::Relaxed))
+    ENTRY_SYSTEM_NS.load(Ordering::Relaxed)
 }
 
-/// Frames, physmap and heap. Returns the free page count.
-fn init_memory(boot: &BootInfo) -> u64 {
+/// Frames, physmap and heap. Returns the free page count and how many
+/// pages the domain may grow to, as far as Xen says.
+fn init_memory(boot: &BootInfo) -> (u64, u64) {
     mm::init_p2m(boot.mfn_list, boot.nr_pages);
-    let unusable = mm::frames::FRAMES.lock().reset(boot.nr_pages);
+    // Room for `maxmem`: a domain may start smaller and balloon up. The
+    // bound keeps the p2m (8 bytes a page) small for a huge maxmem.
+    let maximum = xen::hypercall::maximum_reservation().unwrap_or(boot.nr_pages);
+    let max_pages = maximum
+        .max(boot.nr_pages)
+        .min(mm::frames::Allocator::CAPACITY)
+        .min(boot.nr_pages.saturating_mul(16));
+    if max_pages < maximum {
+        log::warn!(
+            "mm: maxmem of {maximum} pages exceeds what the kernel tracks; using {max_pages}"
+        );
+    }
+    let unusable = mm::frames::FRAMES.lock().reset(max_pages);
     if unusable > 0 {
         log::warn!("mm: {unusable} pages beyond the frame allocator's capacity are unused");
     }
@@ -131,11 +170,34 @@ fn init_memory(boot: &BootInfo) -> u64 {
         kprintln!("FATAL: cannot build the physmap: {error}");
         shutdown::crash("physmap");
     }
+    match mm::paging::reclaim_boot_padding(boot) {
+        Ok(range) => mm::frames::FRAMES
+            .lock()
+            .add_free_range(Pfn(range.start), Pfn(range.end)),
+        Err(error) => log::warn!("mm: boot padding not reclaimed: {error}"),
+    }
     if let Err(error) = mm::heap::init() {
         kprintln!("FATAL: cannot map the heap: {error}");
         shutdown::crash("heap");
     }
-    mm::frames::free_count()
+    (mm::frames::free_count(), max_pages)
+}
+
+/// Sizes the p2m and the frame allocator for `max_pages`, so pfns between
+/// the boot size and maxmem can be ballooned in later. The bound keeps the
+/// p2m (8 bytes a page) small when maxmem is huge.
+fn grow_for_ballooning(boot: &BootInfo, max_pages: u64) {
+    let bounded = max_pages
+        .min(mm::frames::Allocator::CAPACITY)
+        .min(boot.nr_pages.saturating_mul(16));
+    if bounded < max_pages {
+        log::warn!(
+            "mm: maxmem of {max_pages} pages exceeds what the kernel tracks; using {bounded}"
+        );
+    }
+    mm::frames::FRAMES.lock().extend_limit(bounded);
+    mm::grow_p2m(bounded);
+    mm::balloon::init(boot.nr_pages);
 }
 
 fn print_banner(boot: &BootInfo, free_pages: u64, options: &Options) {
@@ -200,7 +262,7 @@ fn crash_on_purpose(hook: CrashHook) {
     match hook {
         CrashHook::PageFault => {
             // Canonical, in an L4 slot the kernel never maps.
-            let address = 0xffff_8a00_dead_0000u64 as *mut u64;
+            let address = 0xffff_9000_dead_0000u64 as *mut u64;
             // SAFETY: deliberately unsound on request: the write faults
             // (the address is unmapped) and the trap handler shuts down.
             unsafe { core::ptr::write_volatile(address, 1) };

@@ -61,6 +61,27 @@ pub fn run(boot: &BootInfo, options: &Options) -> bool {
     tally.record("mmu-batching", batching);
     tally.record("mmu-pin", mmu_pin());
     tally.record("heap-grow", heap_grow());
+    tally.record("balloon", balloon());
+    let domid = if boot.is_dom0() {
+        Some(xen_abi::DomId(0))
+    } else {
+        crate::xenstore::read("domid")
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .map(xen_abi::DomId)
+    };
+    match domid {
+        Some(domid) => tally.record("grant-copy", grant_copy(domid)),
+        None => tally.record(
+            "grant-copy",
+            Err("our domain id is unknown (xenstore 'domid')".into()),
+        ),
+    }
+    if boot.is_dom0() {
+        tally.skip("xenstore", "this dom0 runs no xenstored");
+    } else {
+        tally.record("xenstore", xenstore_check());
+    }
     tally.record("event-loopback", event_loopback());
     tally.record("event-spurious", event_spurious());
     tally.record("timer-order", timer_order());
@@ -257,6 +278,155 @@ fn mmu_pin() -> CheckResult {
     Ok(format!(
         "new L4 cleared, {} entries copied and pinned in 1 hypercall; ran on it and back",
         create.pte_updates - 1
+    ))
+}
+
+/// Gives 1 MiB back to Xen and takes it again.
+fn balloon() -> CheckResult {
+    use crate::mm::balloon;
+    let start = balloon::current_pages();
+    let free_before = frames::free_count();
+    balloon::set_target(start - 256).map_err(|e| format!("shrink: {e}"))?;
+    let shrunk = balloon::current_pages();
+    let free_shrunk = frames::free_count();
+    balloon::set_target(start).map_err(|e| format!("grow: {e}"))?;
+    let regrown = balloon::current_pages();
+    if shrunk != start - 256 || regrown != start || free_shrunk + 256 != free_before {
+        return Err(format!(
+            "reservation {start} -> {shrunk} -> {regrown} pages, free {free_before} -> {free_shrunk}"
+        ));
+    }
+    // The repopulated frames must be usable memory.
+    let mut block: Vec<u8> = Vec::new();
+    block
+        .try_reserve_exact(2 << 20)
+        .map_err(|e| format!("allocate after regrow: {e}"))?;
+    block.resize(2 << 20, 0xa5);
+    if block.iter().any(|&b| b != 0xa5) {
+        return Err("memory read back wrong after regrow".into());
+    }
+    Ok(format!(
+        "reservation {start} -> {shrunk} -> {regrown} pages"
+    ))
+}
+
+/// Grants a page to ourselves and copies it with GNTTABOP_copy through the
+/// grant; a copy through a reference we never granted must fail cleanly.
+fn grant_copy(domid: xen_abi::DomId) -> CheckResult {
+    use xen_abi::grant_table::{GnttabCopy, GnttabCopyPtr, GNTCOPY_SOURCE_GREF};
+    let (source, destination) = match (frames::allocate(), frames::allocate()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => return Err("cannot allocate two frames".into()),
+    };
+    let result = (|| {
+        for offset in (0..4096).step_by(8) {
+            write_u64(physmap_address(source) + offset, pattern(source, offset));
+            write_u64(physmap_address(destination) + offset, 0);
+        }
+        let source_mfn = pfn_to_mfn(source).expect("populated");
+        let destination_mfn = pfn_to_mfn(destination).expect("populated");
+        let gref = crate::grant::grant_access(domid, source_mfn, true)
+            .map_err(|e| format!("grant: {e}"))?;
+        let copy = |gref: xen_abi::GrantRef| {
+            let mut operation = [GnttabCopy {
+                source: GnttabCopyPtr::grant(gref, domid, 0),
+                dest: GnttabCopyPtr::frame(destination_mfn.0, xen_abi::DomId::SELF, 0),
+                len: 4096,
+                flags: GNTCOPY_SOURCE_GREF,
+                status: 0,
+            }];
+            // SAFETY: the destination is a frame this check allocated and
+            // reads back only through raw physmap pointers.
+            unsafe { crate::xen::hypercall::grant_copy(&mut operation) }
+                .map_err(|e| format!("GNTTABOP_copy: {e}"))?;
+            Ok::<i16, String>(operation[0].status)
+        };
+        let status = copy(gref)?;
+        crate::grant::end_access(gref).map_err(|e| format!("end access: {e}"))?;
+        if status != 0 {
+            return Err(format!(
+                "copy through our grant failed with status {status}"
+            ));
+        }
+        for offset in (0..4096).step_by(8) {
+            let (got, want) = (
+                read_u64(physmap_address(destination) + offset),
+                pattern(source, offset),
+            );
+            if got != want {
+                return Err(format!(
+                    "copied page differs at {offset}: {got:#x} vs {want:#x}"
+                ));
+            }
+        }
+        // The reference is revoked now: Xen must refuse it.
+        let refused = copy(gref)?;
+        if refused == 0 {
+            return Err("a copy through a revoked grant succeeded".into());
+        }
+        let (free, quarantined) = crate::grant::usage();
+        Ok(format!(
+            "4 KiB copied through grant {} to ourselves (domain {}); revoked grant refused \
+             with status {refused}; {free} free, {quarantined} quarantined",
+            gref.0, domid.0
+        ))
+    })();
+    let _ = frames::free(source);
+    let _ = frames::free(destination);
+    result
+}
+
+/// Reads, writes, lists, watches and transacts on real xenstored.
+fn xenstore_check() -> CheckResult {
+    use crate::xenstore::{self as store, StoreError};
+    let key = "data/xenrs-selftest";
+    store::write(key, "one").map_err(|e| format!("write: {e}"))?;
+    let value = store::read(key).map_err(|e| format!("read: {e}"))?;
+    if value != "one" {
+        return Err(format!("read back {value:?}, wrote \"one\""));
+    }
+    let listing = store::directory("data").map_err(|e| format!("directory: {e}"))?;
+    if !listing.iter().any(|name| name == "xenrs-selftest") {
+        return Err(format!("directory data lacks our key: {listing:?}"));
+    }
+    store::watch(key, "selftest-watch").map_err(|e| format!("watch: {e}"))?;
+    store::write(key, "two").map_err(|e| format!("write: {e}"))?;
+    let deadline = time::system_time_ns() + 2_000_000_000;
+    let mut events = 0;
+    while time::system_time_ns() < deadline && events < 2 {
+        match store::take_watch_event() {
+            Some(event) if event.token == "selftest-watch" => events += 1,
+            Some(_) => {}
+            None => time::sleep_ns(5_000_000),
+        }
+    }
+    let _ = store::unwatch(key, "selftest-watch");
+    if events < 2 {
+        return Err(format!(
+            "{events} watch events (registration + write) instead of 2"
+        ));
+    }
+    store::transaction(|tx| {
+        store::write_in(tx, "data/xenrs-selftest-a", "1")?;
+        store::write_in(tx, "data/xenrs-selftest-b", "2")
+    })
+    .map_err(|e| format!("transaction: {e}"))?;
+    let b =
+        store::read("data/xenrs-selftest-b").map_err(|e| format!("read after transaction: {e}"))?;
+    for path in [key, "data/xenrs-selftest-a", "data/xenrs-selftest-b"] {
+        store::remove(path).map_err(|e| format!("rm {path}: {e}"))?;
+    }
+    let missing = match store::read(key) {
+        Err(StoreError::Xs(error)) if error == xen_io::xenstore::XsError::Enoent => "ENOENT",
+        Err(error) => return Err(format!("reading a removed key: unexpected {error}")),
+        Ok(value) => return Err(format!("removed key still reads {value:?}")),
+    };
+    if b != "2" {
+        return Err(format!("transaction wrote {b:?}"));
+    }
+    Ok(format!(
+        "write/read/directory, watch fired {events} times, transaction committed, \
+         removed key reads {missing}"
     ))
 }
 

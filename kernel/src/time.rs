@@ -11,7 +11,7 @@
 //! idle kernel gets no interrupts at all.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use kernel_core::time::{RunstateSnapshot, WallTime, RUNSTATE_UPDATE_FLAG};
 use kernel_core::timer_queue::{TimerId, TimerQueue};
@@ -48,9 +48,20 @@ static RUNSTATE: RunstateArea = RunstateArea(UnsafeCell::new(VcpuRunstateInfo {
     time: [0; 4],
 }));
 
+/// The latest real time handed out, so readings never go backwards.
+static LAST_SYSTEM_NS: AtomicU64 = AtomicU64::new(0);
+
 /// Real time: nanoseconds since Xen booted.
+///
+/// Extrapolating the TSC from one time record and then reading the next
+/// record can step back slightly when Xen re-anchors system time to its
+/// platform timer (more so under emulation, where the TSC rate and Xen's
+/// calibration disagree). Like Linux's pvclock without a stable-TSC flag,
+/// we never return less than a value already returned.
 pub fn system_time_ns() -> u64 {
-    shared_info::time_record().system_time_at(rdtsc())
+    let now = shared_info::time_record().system_time_at(rdtsc());
+    let last = LAST_SYSTEM_NS.fetch_max(now, Ordering::Relaxed);
+    now.max(last)
 }
 
 /// Wall-clock time now.
@@ -155,18 +166,24 @@ pub fn poll() {
     arm(&TIMERS.lock());
 }
 
-/// Blocks (costing no CPU) until system time `deadline_ns`.
+/// Blocks (costing no CPU) until system time `deadline_ns`. Every timer
+/// due by then has run when it returns, even if the VCPU was descheduled
+/// past the deadline before it got here.
 pub fn sleep_until(deadline_ns: u64) {
     let Some(id) = add_timer(deadline_ns, TimerAction::Wake) else {
         // No timer to wake us: yield the CPU until the deadline instead.
         while system_time_ns() < deadline_ns {
             hypercall::sched_yield();
+            poll();
         }
         return;
     };
-    while system_time_ns() < deadline_ns {
-        events::block();
+    loop {
         poll();
+        if system_time_ns() >= deadline_ns {
+            break;
+        }
+        events::block();
     }
     cancel_timer(id);
 }

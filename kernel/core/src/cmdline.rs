@@ -47,8 +47,9 @@ pub struct Options {
     pub bench: bool,
     /// `hostclock=<unix seconds>`: the host's clock when the VM was launched.
     pub hostclock_secs: Option<u64>,
-    /// `shutdown=reboot|poweroff`.
-    pub shutdown: ShutdownAction,
+    /// `shutdown=reboot|poweroff`. Unset, dom0 reboots when done and a
+    /// domU stays up serving the toolstack.
+    pub shutdown: Option<ShutdownAction>,
     /// `crash=pagefault|panic|divide`.
     pub crash: Option<CrashHook>,
     /// `loglevel=error|warn|info|debug|trace`.
@@ -61,7 +62,7 @@ impl Default for Options {
             selftest: false,
             bench: false,
             hostclock_secs: None,
-            shutdown: ShutdownAction::Reboot,
+            shutdown: None,
             crash: None,
             log_level: LogLevel::Info,
         }
@@ -153,8 +154,8 @@ pub fn parse<'a>(cmdline: &'a str, mut report: impl FnMut(Diagnostic<'a>)) -> Op
                 }),
             },
             "shutdown" => match value {
-                Some("reboot") => options.shutdown = ShutdownAction::Reboot,
-                Some("poweroff") => options.shutdown = ShutdownAction::Poweroff,
+                Some("reboot") => options.shutdown = Some(ShutdownAction::Reboot),
+                Some("poweroff") => options.shutdown = Some(ShutdownAction::Poweroff),
                 Some(value) => report(Diagnostic::BadValue {
                     name,
                     value,
@@ -248,7 +249,7 @@ mod tests {
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         assert!(options.selftest && options.bench);
         assert_eq!(options.hostclock_secs, Some(1_700_000_000));
-        assert_eq!(options.shutdown, ShutdownAction::Poweroff);
+        assert_eq!(options.shutdown, Some(ShutdownAction::Poweroff));
         assert_eq!(options.crash, Some(CrashHook::Divide));
         assert_eq!(options.log_level, LogLevel::Debug);
     }
@@ -277,7 +278,7 @@ mod tests {
     #[test]
     fn later_words_override_earlier_ones() {
         let (options, _) = parse_collect("shutdown=poweroff shutdown=reboot");
-        assert_eq!(options.shutdown, ShutdownAction::Reboot);
+        assert_eq!(options.shutdown, Some(ShutdownAction::Reboot));
     }
 
     #[test]

@@ -76,6 +76,14 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
         nr_pages - self.limit
     }
 
+    /// Manages pfns up to `nr_pages` (clamped to capacity) from now on, the
+    /// new ones in use; never shrinks. Returns the frames left unmanaged.
+    pub fn extend_limit(&mut self, nr_pages: u64) -> u64 {
+        let new_limit = nr_pages.min(Self::CAPACITY);
+        self.limit = self.limit.max(new_limit);
+        nr_pages.saturating_sub(self.limit)
+    }
+
     pub fn managed_frames(&self) -> u64 {
         self.limit
     }
@@ -181,6 +189,19 @@ mod tests {
         assert_eq!(frames.reset(100), 36);
         frames.add_free_range(Pfn(0), Pfn(100));
         assert_eq!(frames.free_frames(), 64);
+    }
+
+    #[test]
+    fn limit_extends_but_never_shrinks() {
+        let mut frames: FrameAllocator<2> = FrameAllocator::new();
+        frames.reset(10);
+        assert_eq!(frames.extend_limit(100), 0);
+        assert_eq!(frames.managed_frames(), 100);
+        assert!(!frames.is_free(Pfn(50)), "new frames start in use");
+        frames.free(Pfn(50)).unwrap();
+        assert_eq!(frames.extend_limit(20), 0);
+        assert_eq!(frames.managed_frames(), 100);
+        assert_eq!(frames.extend_limit(200), 72);
     }
 
     #[test]

@@ -15,9 +15,12 @@
 //! | 275     | 0xffff_8980_0000_0000 | scratch window for tests, benchmarks  |
 //! | 511     | 0xffff_ffff_8000_0000 | kernel image (Xen's boot mapping)     |
 
+pub mod balloon;
 pub mod frames;
 pub mod heap;
 pub mod paging;
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use xen_abi::{Mfn, Pfn};
 
@@ -33,24 +36,73 @@ pub const MACH2PHYS_VIRT_START: u64 = 0xffff_8000_0000_0000;
 /// A p2m entry for a pfn without backing memory (ballooned out).
 pub const INVALID_MFN: u64 = !0;
 
-/// The p2m list and its length, set once at boot.
-static P2M: spin::Once<(u64, u64)> = spin::Once::new();
+/// The p2m list: Xen's at boot, then the kernel's own copy sized for
+/// `maxmem` (so ballooning up past the boot size has entries to fill).
+static P2M_BASE: AtomicU64 = AtomicU64::new(0);
+static P2M_LEN: AtomicU64 = AtomicU64::new(0);
 
-/// Records where the p2m list lives (start_info.mfn_list, nr_pages).
+/// Starts using Xen's p2m list (start_info.mfn_list, nr_pages).
 pub fn init_p2m(mfn_list: u64, nr_pages: u64) {
-    P2M.call_once(|| (mfn_list, nr_pages));
+    P2M_BASE.store(mfn_list, Ordering::SeqCst);
+    P2M_LEN.store(nr_pages, Ordering::SeqCst);
+}
+
+/// Moves the p2m into a heap array of `capacity` entries (at least the
+/// current length); entries past the boot size start invalid.
+pub fn grow_p2m(capacity: u64) {
+    let len = P2M_LEN.load(Ordering::SeqCst);
+    if capacity <= len {
+        return;
+    }
+    let mut list: alloc::vec::Vec<u64> = alloc::vec![INVALID_MFN; capacity as usize];
+    for (pfn, slot) in list.iter_mut().enumerate().take(len as usize) {
+        *slot = pfn_to_mfn(Pfn(pfn as u64)).map_or(INVALID_MFN, |mfn| mfn.0);
+    }
+    // Lives for the rest of the kernel's life: the p2m is never freed.
+    let list = alloc::boxed::Box::leak(list.into_boxed_slice());
+    P2M_BASE.store(list.as_mut_ptr() as u64, Ordering::SeqCst);
+    P2M_LEN.store(capacity, Ordering::SeqCst);
+}
+
+/// Entries the p2m has room for.
+pub fn p2m_capacity() -> u64 {
+    P2M_LEN.load(Ordering::SeqCst)
 }
 
 /// Machine frame backing `pfn`, or `None` if it has none.
 pub fn pfn_to_mfn(pfn: Pfn) -> Option<Mfn> {
-    let &(list, count) = P2M.get().expect("p2m initialised at boot");
+    let (list, count) = (
+        P2M_BASE.load(Ordering::SeqCst),
+        P2M_LEN.load(Ordering::SeqCst),
+    );
     if pfn.0 >= count {
         return None;
     }
-    // SAFETY: the p2m list has `count` u64 entries in Xen's boot mapping,
-    // which the kernel never unmaps; pfn < count was checked.
+    // SAFETY: the p2m list has `count` u64 entries, in Xen's boot mapping
+    // or in a leaked heap array, neither ever unmapped; pfn < count.
     let mfn = unsafe { core::ptr::read_volatile((list as *const u64).add(pfn.0 as usize)) };
     (mfn != INVALID_MFN).then_some(Mfn(mfn))
+}
+
+/// Records that `pfn` is now backed by `mfn` (or by nothing).
+pub fn set_p2m(pfn: Pfn, mfn: Option<Mfn>) {
+    let (list, count) = (
+        P2M_BASE.load(Ordering::SeqCst),
+        P2M_LEN.load(Ordering::SeqCst),
+    );
+    assert!(
+        pfn.0 < count,
+        "pfn {:#x} beyond the p2m ({count} entries)",
+        pfn.0
+    );
+    // SAFETY: as in pfn_to_mfn; both p2m homes are writable kernel memory
+    // (Xen's list is in the read-write boot mapping) and pfn < count.
+    unsafe {
+        core::ptr::write_volatile(
+            (list as *mut u64).add(pfn.0 as usize),
+            mfn.map_or(INVALID_MFN, |mfn| mfn.0),
+        )
+    };
 }
 
 /// Pseudo-physical frame of machine frame `mfn`, if it is ours.
@@ -69,10 +121,9 @@ pub fn mfn_to_pfn(mfn: Mfn) -> Option<Pfn> {
     (pfn_to_mfn(Pfn(pfn)) == Some(mfn)).then_some(Pfn(pfn))
 }
 
-static MAX_MFN: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+static MAX_MFN: AtomicU64 = AtomicU64::new(0);
 
 fn max_mfn() -> u64 {
-    use core::sync::atomic::Ordering;
     let cached = MAX_MFN.load(Ordering::Relaxed);
     if cached != 0 {
         return cached;

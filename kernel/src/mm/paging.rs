@@ -164,6 +164,11 @@ impl Mmu {
         self.queue(|batch| batch.push_ext(op))
     }
 
+    /// Queues any `mmu_update` request (e.g. an m2p entry).
+    pub fn queue_update(&mut self, update: xen_abi::xen::MmuUpdate) -> Result<(), MapError> {
+        self.queue(|batch| batch.push_update(update))
+    }
+
     /// Sends everything queued to Xen in one hypercall.
     pub fn commit(&mut self) -> Result<(), MapError> {
         let Mmu {
@@ -486,7 +491,8 @@ pub fn build_physmap(boot: &BootInfo) -> Result<(), MapError> {
         let l4_pfn = Pfn((boot.pt_base - VIRT_BASE) / 4096);
         pfn_to_mfn(l4_pfn).expect("the bootstrap L4 is populated")
     };
-    let nr_pages = FRAMES.lock().managed_frames();
+    // Only pfns with backing memory now; ballooning maps the rest later.
+    let nr_pages = FRAMES.lock().managed_frames().min(super::p2m_capacity());
     let l1_count = nr_pages.div_ceil(512) as usize;
     let l2_count = l1_count.div_ceil(512);
     assert!(l2_count <= 512, "physmap fits one L4 slot");
@@ -544,6 +550,29 @@ pub fn build_physmap(boot: &BootInfo) -> Result<(), MapError> {
     mmu.commit()?;
     mmu.physmap_ready = true;
     Ok(())
+}
+
+/// Unmaps the padding at the end of Xen's start-of-day mapping (after the
+/// bootstrap stack, up to the 4 MiB boundary) in one batch, and returns the
+/// pfn range now free to use: in a small domain that is most of 4 MiB.
+pub fn reclaim_boot_padding(boot: &BootInfo) -> Result<core::ops::Range<u64>, MapError> {
+    // The page after the tables is Xen's bootstrap stack, which we left.
+    let start = boot.bootstrap_tables_end_pfn() + 1;
+    let end = boot.bootstrap_mapped_end_pfn().min(boot.nr_pages);
+    let mut mmu = MMU.lock();
+    let mut first_unmapped = end;
+    for pfn in start..end {
+        let va = VIRT_BASE + pfn * 4096;
+        if mmu.translate(va).is_none() {
+            // The mapping ends earlier than the rules promise: keep the
+            // rest reserved rather than guess.
+            first_unmapped = pfn;
+            break;
+        }
+        mmu.unmap(va)?;
+    }
+    mmu.commit()?;
+    Ok(start..first_unmapped)
 }
 
 /// Records the bootstrap page tables as tables (their physmap aliases must

@@ -518,3 +518,173 @@ pub fn maximum_ram_page() -> XenResult {
         )
     })
 }
+
+/// Pages this domain may own at most (XENMEM_maximum_reservation), i.e.
+/// the toolstack's `maxmem`.
+pub fn maximum_reservation() -> XenResult {
+    let domain: u16 = DomId::SELF.0;
+    // SAFETY: Xen reads one domid_t from a live local.
+    check(unsafe {
+        call(
+            nr::MEMORY_OP,
+            [
+                xen_abi::memory::XENMEM_MAXIMUM_RESERVATION as u64,
+                &domain as *const u16 as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+    })
+}
+
+/// Pages this domain owns now (XENMEM_current_reservation).
+pub fn current_reservation() -> XenResult {
+    let domain: u16 = DomId::SELF.0;
+    // SAFETY: Xen reads one domid_t from a live local.
+    check(unsafe {
+        call(
+            nr::MEMORY_OP,
+            [
+                xen_abi::memory::XENMEM_CURRENT_RESERVATION as u64,
+                &domain as *const u16 as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+    })
+}
+
+/// Gives the machine frames in `mfns` back to Xen
+/// (XENMEM_decrease_reservation, order-0 extents). Returns how many Xen
+/// took; it takes a prefix of the list.
+///
+/// # Safety
+///
+/// No mapping of these frames may remain (the kernel's physmap alias must
+/// be gone), and the kernel must stop using them: they become Xen's.
+pub unsafe fn decrease_reservation(mfns: &mut [u64]) -> XenResult {
+    let reservation = xen_abi::memory::XenMemoryReservation {
+        extent_start: mfns.as_mut_ptr() as u64,
+        nr_extents: mfns.len() as u64,
+        extent_order: 0,
+        mem_flags: 0,
+        domid: DomId::SELF.0,
+    };
+    // SAFETY: Xen reads the reservation and the frame list, both live; the
+    // frames' ownership transfer is the caller's contract.
+    check(unsafe {
+        call(
+            nr::MEMORY_OP,
+            [
+                xen_abi::memory::XENMEM_DECREASE_RESERVATION as u64,
+                &reservation as *const _ as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+    })
+}
+
+/// Backs the pfns in `frames` with fresh machine frames
+/// (XENMEM_populate_physmap). For a PV guest Xen overwrites each entry
+/// with the new mfn. Returns how many were populated (a prefix).
+pub fn populate_physmap(frames: &mut [u64]) -> XenResult {
+    let reservation = xen_abi::memory::XenMemoryReservation {
+        extent_start: frames.as_mut_ptr() as u64,
+        nr_extents: frames.len() as u64,
+        extent_order: 0,
+        mem_flags: 0,
+        domid: DomId::SELF.0,
+    };
+    // SAFETY: Xen reads the reservation and reads/writes the live list;
+    // populating a pfn changes no existing mapping.
+    check(unsafe {
+        call(
+            nr::MEMORY_OP,
+            [
+                xen_abi::memory::XENMEM_POPULATE_PHYSMAP as u64,
+                &reservation as *const _ as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+    })
+}
+
+// ---- grant_table_op (grant_table.h) -------------------------------------------
+
+/// # Safety
+///
+/// `T` must be the struct `command` takes; and for operations that write
+/// guest memory (copy, map), the targets must be safe to overwrite.
+unsafe fn grant_table_op<T>(command: u32, operations: &mut [T]) -> XenResult {
+    // SAFETY: each GNTTABOP_* takes an array of its own struct (caller's
+    // contract), read and written in place by Xen; `operations` is a live
+    // exclusive slice.
+    check(unsafe {
+        call(
+            nr::GRANT_TABLE_OP,
+            [
+                command as u64,
+                operations.as_mut_ptr() as u64,
+                operations.len() as u64,
+                0,
+                0,
+            ],
+        )
+    })
+}
+
+/// Converts a per-operation GNTST_* status into an error.
+fn grant_status(status: i16) -> XenResult<()> {
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(XenError(-(status as i32)))
+    }
+}
+
+/// (current frames, maximum frames) of our grant table.
+pub fn grant_query_size() -> XenResult<(u32, u32)> {
+    let mut query = [xen_abi::grant_table::GnttabQuerySize {
+        dom: DomId::SELF.0,
+        ..Default::default()
+    }];
+    // SAFETY: GNTTABOP_query_size takes gnttab_query_size and writes only it.
+    unsafe { grant_table_op(xen_abi::grant_table::GNTTABOP_QUERY_SIZE, &mut query)? };
+    grant_status(query[0].status)?;
+    Ok((query[0].nr_frames, query[0].max_nr_frames))
+}
+
+/// Grows our grant table to `frames.len()` frames and fills `frames` with
+/// their machine frame numbers, for the kernel to map.
+pub fn grant_setup_table(frames: &mut [u64]) -> XenResult<()> {
+    let mut setup = [xen_abi::grant_table::GnttabSetupTable {
+        dom: DomId::SELF.0,
+        nr_frames: frames.len() as u32,
+        status: 0,
+        frame_list: frames.as_mut_ptr() as u64,
+    }];
+    // SAFETY: GNTTABOP_setup_table takes gnttab_setup_table and writes
+    // `nr_frames` entries to `frame_list`, which is `frames`, long enough.
+    unsafe { grant_table_op(xen_abi::grant_table::GNTTABOP_SETUP_TABLE, &mut setup)? };
+    grant_status(setup[0].status)
+}
+
+/// Performs grant copies; each operation's own status says whether it
+/// worked (GNTST_*), returned per entry.
+///
+/// # Safety
+///
+/// Xen writes `len` bytes into each destination frame: those bytes must
+/// not hold anything Rust code relies on (a frame the caller owns and
+/// reads back only through raw pointers).
+pub unsafe fn grant_copy(operations: &mut [xen_abi::grant_table::GnttabCopy]) -> XenResult<()> {
+    // SAFETY: GNTTABOP_copy takes gnttab_copy; destinations are the
+    // caller's contract.
+    unsafe { grant_table_op(xen_abi::grant_table::GNTTABOP_COPY, operations) }.map(drop)
+}

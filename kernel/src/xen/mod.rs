@@ -3,4 +3,5 @@
 pub mod console;
 pub mod hypercall;
 pub mod shared_info;
+pub mod shared_page;
 pub mod start_info;
