@@ -22,7 +22,7 @@ use crate::console::{ConsoleLine, LineAssembler};
 use crate::error::Error;
 use crate::host::{ensure_host_packages, xen_hypervisor};
 use crate::outcome::{classify, is_final_marker, Outcome, StopReason};
-use crate::qemu::{effective_kernel_cmdline, shell_quote, BootConfig, QEMU};
+use crate::qemu::{kernel_cmdline_for, shell_quote, BootConfig, QEMU};
 
 /// Where util-linux's `setpriv` lives on Debian.
 const SETPRIV: &str = "/usr/bin/setpriv";
@@ -45,7 +45,8 @@ pub struct BootRun {
     pub elapsed: Duration,
     /// The host's clock when QEMU was started.
     pub started_at: SystemTime,
-    /// The command line the kernel was given (with `hostclock=`).
+    /// The command line the kernel was given (with `hostclock=` if the
+    /// configuration asked for it).
     pub kernel_cmdline: String,
     /// The QEMU command as run, quoted for a shell.
     pub command: String,
@@ -149,8 +150,7 @@ pub fn boot(config: &BootConfig) -> Result<BootRun, Error> {
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_secs();
-    let kernel_cmdline =
-        effective_kernel_cmdline(&config.kernel_cmdline, &host_seconds.to_string());
+    let kernel_cmdline = kernel_cmdline_for(config, &host_seconds.to_string());
     let args = config.qemu_args(&xen, &kernel_cmdline)?;
     let command = std::iter::once(QEMU)
         .chain(args.iter().map(String::as_str))

@@ -78,8 +78,21 @@ pub fn ensure_host_packages() -> Result<(), Error> {
     if READY.get().is_some() {
         return Ok(());
     }
+    install_missing(HOST_PACKAGES)?;
+    // Ignoring the result is right: another thread may have set it first.
+    let _ignored = READY.set(());
+    Ok(())
+}
+
+/// Installs those of `packages` that `dpkg` says are missing (apt-get
+/// update once, then apt-get install), under the host lock.
+pub fn install_missing(packages: &[&str]) -> Result<(), Error> {
+    if packages.iter().all(|package| is_installed(package)) {
+        return Ok(());
+    }
     let _lock = HostLock::acquire()?;
-    let missing: Vec<&str> = HOST_PACKAGES
+    // Another process may have installed them while we waited.
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|package| !is_installed(package))
@@ -95,8 +108,6 @@ pub fn ensure_host_packages() -> Result<(), Error> {
             "installing packages needs root and a reachable Debian mirror",
         )?;
     }
-    // Ignoring the result is right: another thread may have set it first.
-    let _ignored = READY.set(());
     Ok(())
 }
 
@@ -225,7 +236,7 @@ fn find_deb(dir: &Path) -> Result<Option<PathBuf>, Error> {
 }
 
 /// Whether `dpkg` says `package` is installed (not merely known).
-fn is_installed(package: &str) -> bool {
+pub(crate) fn is_installed(package: &str) -> bool {
     let Ok(output) = Command::new("dpkg").arg("-s").arg(package).output() else {
         return false;
     };
@@ -236,7 +247,7 @@ fn is_installed(package: &str) -> bool {
 }
 
 /// An `apt-get` that never asks questions and waits for dpkg's own lock.
-fn apt_get() -> Command {
+pub(crate) fn apt_get() -> Command {
     let mut apt = Command::new("apt-get");
     apt.env("DEBIAN_FRONTEND", "noninteractive")
         .args(["-q", "-o", "DPkg::Lock::Timeout=600"]);
@@ -244,7 +255,7 @@ fn apt_get() -> Command {
 }
 
 /// Runs `apt-get update` at most once per process (lock held by caller).
-fn apt_update_once() -> Result<(), Error> {
+pub(crate) fn apt_update_once() -> Result<(), Error> {
     static UPDATED: OnceLock<()> = OnceLock::new();
     if UPDATED.get().is_some() {
         return Ok(());
@@ -266,20 +277,36 @@ fn apt_update_once() -> Result<(), Error> {
 /// process id, so the file alone cannot tell them apart), and a lock file
 /// created with `O_EXCL` holding our process id for other processes. A lock
 /// file whose process no longer exists is stale and taken over.
-struct HostLock {
+///
+/// [`HostLock::acquire`] takes `target/host-tools.lock` (apt, the Xen
+/// download); [`HostLock::acquire_named`] takes another lock file in
+/// `target/` for a longer job (the Linux dom0 image build) so that it does
+/// not hold up unrelated users of the host lock. Take a named lock first
+/// and the host lock inside it, never the other way round.
+pub(crate) struct HostLock {
     path: PathBuf,
     _threads: MutexGuard<'static, ()>,
 }
 
 impl HostLock {
-    fn acquire() -> Result<Self, Error> {
+    /// Takes `target/host-tools.lock`.
+    pub(crate) fn acquire() -> Result<Self, Error> {
         static THREADS: Mutex<()> = Mutex::new(());
+        Self::acquire_named("host-tools.lock", &THREADS, LOCK_PATIENCE)
+    }
+
+    /// Takes `target/<name>`; `threads` must be one mutex per `name`.
+    pub(crate) fn acquire_named(
+        name: &str,
+        threads: &'static Mutex<()>,
+        patience: Duration,
+    ) -> Result<Self, Error> {
         // A panic while holding the guard leaves no state to repair.
-        let threads = THREADS.lock().unwrap_or_else(PoisonError::into_inner);
+        let threads = threads.lock().unwrap_or_else(PoisonError::into_inner);
         let dir = target_dir();
         fs::create_dir_all(&dir)
             .map_err(|error| Error::io(format!("creating {}", dir.display()), error))?;
-        let path = dir.join("host-tools.lock");
+        let path = dir.join(name);
         let started = Instant::now();
         loop {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -299,7 +326,7 @@ impl HostLock {
                         let _ignored = fs::remove_file(&path);
                         continue;
                     }
-                    if started.elapsed() > LOCK_PATIENCE {
+                    if started.elapsed() > patience {
                         return Err(Error::LockTimeout {
                             path,
                             holder: holder.trim().to_owned(),

@@ -13,6 +13,10 @@
 //!   [`ConsoleLine`]s, enforces the deadline and the silence watchdog, and
 //!   classifies the end into an [`Outcome`] ([`outcome`]).
 //! - [`mod@bench`]: parses the kernel's `bench ...` result lines.
+//! - [`linux_dom0`]: a Linux dom0 with `xl`, built from Debian packages
+//!   and cached in `target/linux-dom0/`, that runs a test's shell script
+//!   ([`linux_dom0::run_in_linux_dom0`]); [`cpio`] packs its archives, and
+//!   [`domu_flow`] is the script that boots our kernel as its domU.
 //!
 //! The `image-builder` binary wraps these as commands (`build`, `run`,
 //! `bench`, `test`, `qemu-cmdline`); the `system-tests` crate uses the
@@ -26,9 +30,12 @@ pub mod bench;
 mod boot;
 pub mod command;
 pub mod console;
+pub mod cpio;
+pub mod domu_flow;
 mod error;
 pub mod host;
 pub mod kernel;
+pub mod linux_dom0;
 pub mod outcome;
 pub mod qemu;
 
@@ -38,7 +45,8 @@ pub use console::ConsoleLine;
 pub use error::Error;
 pub use host::{ensure_host_packages, xen_hypervisor};
 pub use kernel::{build_kernel, Profile};
-pub use outcome::{Outcome, StopReason};
+pub use linux_dom0::{run_in_linux_dom0, Dom0Run, TestFile};
+pub use outcome::{Outcome, ScriptOutcome, StopReason};
 pub use qemu::BootConfig;
 
 /// Set by [`set_echo`]; `XENRS_ECHO=1` in the environment has the same effect.

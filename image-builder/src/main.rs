@@ -5,6 +5,10 @@
 //! image-builder run [--debug] [--timeout S] [WORD...]
 //!                                              boot it (default command line: selftest)
 //! image-builder bench [--debug]                boot with `bench`, summarize results
+//! image-builder bench-domu [--debug]           our kernel and Linux as domUs of a Linux dom0
+//! image-builder linux-dom0                     build (or find) the Linux dom0 image
+//! image-builder linux-dom0-run SCRIPT [NAME=PATH...]
+//!                                              run a shell script in the Linux dom0
 //! image-builder test                           every check: fmt, clippy, build, tests
 //! image-builder qemu-cmdline [--debug] [WORD...]
 //!                                              print the QEMU command line to boot by hand
@@ -26,8 +30,8 @@ use image_builder::host::{target_dir, xen_hypervisor_path};
 use image_builder::kernel::{kernel_cargo, kernel_path, kernel_target_dir};
 use image_builder::qemu::shell_command;
 use image_builder::{
-    boot, build_kernel, ensure_host_packages, set_echo, xen_hypervisor, BootConfig, BootRun, Error,
-    Outcome, Profile,
+    boot, build_kernel, domu_flow, ensure_host_packages, linux_dom0, set_echo, xen_hypervisor,
+    BootConfig, BootRun, Dom0Run, Error, Outcome, Profile, ScriptOutcome, TestFile,
 };
 
 const USAGE: &str = "\
@@ -39,12 +43,19 @@ commands:
                                        boot the kernel under Xen in QEMU, console on
                                        stderr; kernel command line WORDs (default: selftest)
   bench [--debug]                      boot with `bench` and summarize its results
+  bench-domu [--debug]                 boot a Linux dom0 (Debian, xl) and time our kernel
+                                       and a Linux PV guest as its domUs: `bench domu-boot`
+  linux-dom0                           build (or find cached) the Linux dom0 image, print it
+  linux-dom0-run SCRIPT [NAME=PATH...] boot the Linux dom0 and run the shell script SCRIPT
+                                       with the host files PATH at /tmp/NAME
   test                                 run every check: fmt, clippy, kernel build, cargo test
   qemu-cmdline [--debug] [WORD...]     print the QEMU command line `run` uses
   xen-cmdline                          print Xen's command line
 
 `run` and `bench` exit with 0 on a clean shutdown, 1 on failure or crash,
-2 on timeout or stall; usage errors exit with 64.";
+2 on timeout or stall; `bench-domu` and `linux-dom0-run` exit with 0 when
+the script finished with status 0, 1 otherwise, 2 on timeout or stall;
+usage errors exit with 64.";
 
 /// Exit status for a command line we do not understand (sysexits EX_USAGE).
 const EXIT_USAGE: u8 = 64;
@@ -59,6 +70,9 @@ fn main() -> ExitCode {
         "build" => Options::parse(rest, false).and_then(|options| build(&options)),
         "run" => Options::parse(rest, true).and_then(|options| run(&options)),
         "bench" => Options::parse(rest, false).and_then(|options| bench(&options)),
+        "bench-domu" => Options::parse(rest, false).and_then(|options| bench_domu(&options)),
+        "linux-dom0" => Options::parse(rest, false).and_then(|_| linux_dom0_image()),
+        "linux-dom0-run" => Options::parse(rest, true).and_then(|options| linux_dom0_run(&options)),
         "test" => Options::parse(rest, false).and_then(|_| test()),
         "qemu-cmdline" => Options::parse(rest, true).and_then(|options| qemu_cmdline(&options)),
         "xen-cmdline" => Options::parse(rest, false).map(|_| {
@@ -220,6 +234,95 @@ fn bench(options: &Options) -> Result<ExitCode, Failure> {
         }
     }
     Ok(exit_code(&run))
+}
+
+fn linux_dom0_image() -> Result<ExitCode, Failure> {
+    let image = linux_dom0::image()?;
+    let size = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .map(|metadata| metadata.len() as f64 / 1e6)
+            .unwrap_or(0.0)
+    };
+    println!("image {} (kernel {})", image.key, image.kernel_release);
+    for (what, path) in [
+        ("vmlinux", &image.vmlinux),
+        ("dom0 initramfs", &image.initramfs),
+        ("Linux domU initramfs", &image.domu_initramfs),
+    ] {
+        println!("  {what}: {} ({:.1} MB)", path.display(), size(path));
+    }
+    if let Some(time) = image.build_time {
+        println!("  built in {:.1} s", time.as_secs_f64());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints how a Linux dom0 run ended; maps it to an exit status.
+fn script_exit_code(run: &Dom0Run) -> ExitCode {
+    let ready = run
+        .ready_after()
+        .map(|ready| format!(", dom0 ready after {:.1} s", ready.as_secs_f64()))
+        .unwrap_or_default();
+    println!(
+        "image-builder: outcome: {} after {:.1} s{ready}",
+        run.outcome,
+        run.boot.elapsed.as_secs_f64()
+    );
+    match run.outcome {
+        outcome if outcome.is_success() => ExitCode::SUCCESS,
+        ScriptOutcome::TimedOut | ScriptOutcome::Stalled => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+fn linux_dom0_run(options: &Options) -> Result<ExitCode, Failure> {
+    let Some((script, files)) = options.words.split_first() else {
+        return Err(Failure::Usage("linux-dom0-run needs a script".to_owned()));
+    };
+    let script = std::fs::read_to_string(script)
+        .map_err(|error| Error::io(format!("reading {script}"), error))?;
+    let mut test_files = Vec::new();
+    for file in files {
+        let (name, path) = file
+            .split_once('=')
+            .ok_or_else(|| Failure::Usage(format!("{file:?} is not NAME=PATH")))?;
+        test_files.push(TestFile::path(name, path));
+    }
+    let mut dom0_options = linux_dom0::Dom0Options {
+        echo: true,
+        ..Default::default()
+    };
+    if let Some(timeout) = options.timeout {
+        dom0_options.timeout = timeout;
+    }
+    let run = linux_dom0::run_in_linux_dom0_with(&dom0_options, &script, &test_files)?;
+    Ok(script_exit_code(&run))
+}
+
+fn bench_domu(options: &Options) -> Result<ExitCode, Failure> {
+    let (_xen, kernel) = prepare(options.profile)?;
+    linux_dom0::image()?;
+    let mut flow_options = domu_flow::options();
+    flow_options.echo = true;
+    if let Some(timeout) = options.timeout {
+        flow_options.timeout = timeout;
+    }
+    let run = linux_dom0::run_in_linux_dom0_with(
+        &flow_options,
+        domu_flow::SCRIPT,
+        &domu_flow::files(&kernel),
+    )?;
+    println!("benchmark results:");
+    match domu_flow::guest_times(&run) {
+        Ok((xenrs, linux)) => println!("  {}", domu_flow::bench_line(&xenrs, &linux)),
+        Err(error) => println!("  no bench domu-boot line: {error}"),
+    }
+    for (key, value) in domu_flow::results(&run) {
+        if key.ends_with("-ns") || key.ends_with("-wait") || key.ends_with("-residue") {
+            println!("  {key}={value}");
+        }
+    }
+    Ok(script_exit_code(&run))
 }
 
 fn qemu_cmdline(options: &Options) -> Result<ExitCode, Failure> {

@@ -151,6 +151,107 @@ pub fn classify<'a>(
     }
 }
 
+/// The Linux dom0's init prints this line when the test script may start.
+pub const DOM0_READY: &str = "DOM0-READY";
+/// The Linux dom0's init prints `DOM0-TEST-EXIT <status>` when the test
+/// script has ended, then reboots the machine.
+pub const DOM0_TEST_EXIT: &str = "DOM0-TEST-EXIT ";
+
+/// How a boot of the Linux dom0 harness ([`crate::linux_dom0`]) ended.
+///
+/// Our kernel's rules ([`classify`]) do not apply: the dom0 is Linux, and
+/// what matters is whether its init ran the test script to the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScriptOutcome {
+    /// The script ran to its end (`DOM0-TEST-EXIT <status>`).
+    Finished {
+        /// The script's exit status.
+        status: i32,
+    },
+    /// dom0 ended before its init said `DOM0-READY` (kernel or init failed).
+    NotReady,
+    /// dom0 was ready but ended without `DOM0-TEST-EXIT`.
+    Unfinished,
+    /// Xen reported that dom0 crashed (a Linux panic ends this way).
+    Crashed,
+    /// Xen itself panicked.
+    XenPanic,
+    /// The overall deadline passed.
+    TimedOut,
+    /// The console was silent for longer than the silence timeout.
+    Stalled,
+}
+
+impl ScriptOutcome {
+    /// Whether the script ran to its end and exited with status 0.
+    pub fn is_success(self) -> bool {
+        self == ScriptOutcome::Finished { status: 0 }
+    }
+
+    /// Whether the script ran to its end, whatever its status.
+    pub fn is_finished(self) -> bool {
+        matches!(self, ScriptOutcome::Finished { .. })
+    }
+}
+
+impl fmt::Display for ScriptOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScriptOutcome::Finished { status } => {
+                write!(f, "test script finished with status {status}")
+            }
+            ScriptOutcome::NotReady => f.write_str("dom0 ended before it was ready"),
+            ScriptOutcome::Unfinished => f.write_str("dom0 ended before the test script did"),
+            ScriptOutcome::Crashed => f.write_str("dom0 crashed"),
+            ScriptOutcome::XenPanic => f.write_str("Xen panicked"),
+            ScriptOutcome::TimedOut => f.write_str("timed out"),
+            ScriptOutcome::Stalled => f.write_str("stalled (no console output)"),
+        }
+    }
+}
+
+/// The status of the first `DOM0-TEST-EXIT <status>` line, if any.
+pub fn script_exit_status<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<i32> {
+    lines.into_iter().find_map(|line| {
+        line.trim()
+            .strip_prefix(DOM0_TEST_EXIT)
+            .and_then(|status| status.trim().parse().ok())
+    })
+}
+
+/// Decides how a Linux dom0 harness run ended.
+///
+/// A finished script wins over the way QEMU ended afterwards (its output
+/// is complete); otherwise deadlines come first, then Xen's verdicts.
+pub fn classify_script<'a>(
+    lines: impl IntoIterator<Item = &'a str> + Clone,
+    stop: StopReason,
+) -> ScriptOutcome {
+    if let Some(status) = script_exit_status(lines.clone()) {
+        return ScriptOutcome::Finished { status };
+    }
+    let any = |needle: &str| lines.clone().into_iter().any(|line| line.contains(needle));
+    match stop {
+        StopReason::Deadline => ScriptOutcome::TimedOut,
+        StopReason::Silence => ScriptOutcome::Stalled,
+        StopReason::QemuExited | StopReason::Marker => {
+            if any(XEN_DOM0_CRASHED) {
+                ScriptOutcome::Crashed
+            } else if any(XEN_PANIC) {
+                ScriptOutcome::XenPanic
+            } else if lines
+                .clone()
+                .into_iter()
+                .any(|line| line.trim() == DOM0_READY)
+            {
+                ScriptOutcome::Unfinished
+            } else {
+                ScriptOutcome::NotReady
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +390,60 @@ mod tests {
         assert_eq!(
             classify_lines(&[], StopReason::QemuExited, Some(0)),
             Outcome::Failed
+        );
+    }
+
+    #[test]
+    fn a_finished_script_reports_its_status() {
+        let log = [
+            "(XEN) *** Building a PV Dom0 ***",
+            "DOM0-READY",
+            "RESULT x=1",
+            "DOM0-TEST-EXIT 3",
+            "(XEN) Hardware Dom0 shutdown: rebooting machine",
+        ];
+        let outcome = classify_script(log.iter().copied(), StopReason::QemuExited);
+        assert_eq!(outcome, ScriptOutcome::Finished { status: 3 });
+        assert!(outcome.is_finished() && !outcome.is_success());
+        let log = ["DOM0-READY", "DOM0-TEST-EXIT 0"];
+        let outcome = classify_script(log.iter().copied(), StopReason::Deadline);
+        assert!(outcome.is_success());
+        assert_eq!(script_exit_status(["DOM0-TEST-EXIT x"]), None);
+    }
+
+    #[test]
+    fn an_unfinished_script_says_how_far_dom0_got() {
+        let ready = [
+            "DOM0-READY",
+            "(XEN) Hardware Dom0 shutdown: rebooting machine",
+        ];
+        assert_eq!(
+            classify_script(ready.iter().copied(), StopReason::QemuExited),
+            ScriptOutcome::Unfinished
+        );
+        assert_eq!(
+            classify_script(ready[1..].iter().copied(), StopReason::QemuExited),
+            ScriptOutcome::NotReady
+        );
+        assert_eq!(
+            classify_script(ready.iter().copied(), StopReason::Silence),
+            ScriptOutcome::Stalled
+        );
+        assert_eq!(
+            classify_script(ready.iter().copied(), StopReason::Deadline),
+            ScriptOutcome::TimedOut
+        );
+        let crashed = [
+            "Kernel panic - not syncing: Attempted to kill init!",
+            "(XEN) Hardware Dom0 crashed: rebooting machine in 5 seconds.",
+        ];
+        assert_eq!(
+            classify_script(crashed.iter().copied(), StopReason::Marker),
+            ScriptOutcome::Crashed
+        );
+        assert_eq!(
+            ScriptOutcome::Crashed.to_string(),
+            "dom0 crashed".to_owned()
         );
     }
 }

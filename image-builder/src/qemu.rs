@@ -47,13 +47,22 @@ pub struct BootConfig {
     pub silence_timeout: Duration,
     /// Further multiboot modules after the kernel: path and command line.
     pub extra_modules: Vec<(PathBuf, String)>,
+    /// The machine's memory (`-m`), in MiB.
+    pub memory_mib: u32,
+    /// The machine's CPUs (`-smp`); at most the host's core count.
+    pub cpus: u32,
+    /// Whether the runner appends `hostclock=<unix seconds>` to the kernel
+    /// command line (our kernel's `wallclock-host` check uses it; a Linux
+    /// dom0 has no use for it).
+    pub append_hostclock: bool,
     /// Copy console lines to stderr as they arrive (default: `XENRS_ECHO=1`).
     pub echo: bool,
 }
 
 impl BootConfig {
     /// A configuration with the defaults: no command line, 64 MiB for
-    /// dom0, 60 s overall, 30 s of silence, no extra modules.
+    /// dom0, 60 s overall, 30 s of silence, no extra modules, a machine
+    /// with 1024 MiB and one CPU.
     pub fn new(kernel: impl Into<PathBuf>) -> Self {
         BootConfig {
             kernel: kernel.into(),
@@ -63,6 +72,9 @@ impl BootConfig {
             timeout: Duration::from_secs(60),
             silence_timeout: Duration::from_secs(30),
             extra_modules: Vec::new(),
+            memory_mib: 1024,
+            cpus: 1,
+            append_hostclock: true,
             echo: crate::echo_enabled(),
         }
     }
@@ -96,21 +108,30 @@ impl BootConfig {
                 reason: "dom0 needs memory",
             });
         }
+        if self.memory_mib <= self.dom0_mem_mib || self.cpus == 0 {
+            return Err(Error::InvalidConfig {
+                what: "machine size",
+                value: format!("{} MiB, {} CPUs", self.memory_mib, self.cpus),
+                reason: "the machine needs at least one CPU and more memory than dom0 gets",
+            });
+        }
         check_cmdline("Xen command line", &self.xen_cmdline(), false)?;
         let mut modules = vec![module_string(&self.kernel, kernel_cmdline)?];
         for (path, cmdline) in &self.extra_modules {
             modules.push(module_string(path, cmdline)?);
         }
         let xen = module_path("Xen hypervisor path", xen)?;
+        let memory = self.memory_mib.to_string();
+        let cpus = self.cpus.to_string();
         let args = [
             "-accel",
             "tcg",
             "-cpu",
             "qemu64",
             "-m",
-            "1024",
+            &memory,
             "-smp",
-            "1",
+            &cpus,
             "-nographic",
             "-no-reboot",
             "-kernel",
@@ -123,6 +144,21 @@ impl BootConfig {
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ];
         Ok(args.iter().map(|arg| (*arg).to_owned()).collect())
+    }
+}
+
+/// The command line the kernel of `config` sees: its words, with
+/// `hostclock=<host_unix_seconds>` appended if the configuration asks for
+/// it (see [`effective_kernel_cmdline`]).
+pub fn kernel_cmdline_for(config: &BootConfig, host_unix_seconds: &str) -> String {
+    if config.append_hostclock {
+        effective_kernel_cmdline(&config.kernel_cmdline, host_unix_seconds)
+    } else {
+        config
+            .kernel_cmdline
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -219,7 +255,7 @@ pub fn shell_quote(word: &str) -> String {
 pub fn shell_command(config: &BootConfig, xen: &Path) -> Result<String, Error> {
     const PLACEHOLDER: &str = "@HOSTCLOCK@";
     check_cmdline("module command line", &config.kernel_cmdline, true)?;
-    let kernel_cmdline = effective_kernel_cmdline(&config.kernel_cmdline, PLACEHOLDER);
+    let kernel_cmdline = kernel_cmdline_for(config, PLACEHOLDER);
     let args = config.qemu_args(xen, &kernel_cmdline)?;
     let mut words = vec![QEMU.to_owned()];
     words.extend(args.iter().map(|arg| {
@@ -325,6 +361,26 @@ mod tests {
         config.xen_cmdline_extra.clear();
         config.dom0_mem_mib = 0;
         assert!(config.qemu_args(Path::new("/x"), "").is_err());
+    }
+
+    #[test]
+    fn machine_size_and_hostclock_are_configurable() {
+        let mut config = config();
+        config.memory_mib = 3072;
+        config.cpus = 2;
+        config.dom0_mem_mib = 1024;
+        config.append_hostclock = false;
+        let args = config.qemu_args(Path::new("/x"), "a").expect("valid");
+        assert!(args.windows(2).any(|pair| pair == ["-m", "3072"]));
+        assert!(args.windows(2).any(|pair| pair == ["-smp", "2"]));
+        assert_eq!(kernel_cmdline_for(&config, "17"), "selftest");
+        config.append_hostclock = true;
+        assert_eq!(kernel_cmdline_for(&config, "17"), "selftest hostclock=17");
+        config.memory_mib = 1024;
+        assert!(config.qemu_args(Path::new("/x"), "a").is_err());
+        config.memory_mib = 2048;
+        config.cpus = 0;
+        assert!(config.qemu_args(Path::new("/x"), "a").is_err());
     }
 
     #[test]

@@ -64,6 +64,7 @@ extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
     }
     let record = xen::shared_info::time_record();
     let entry_ns = record.system_time_at(ENTRY_TSC.load(Ordering::Relaxed));
+
     ENTRY_SYSTEM_NS.store(entry_ns.min(time::system_time_ns()), Ordering::Relaxed);
     events::init();
     if let Err(error) = traps::init() {
@@ -119,7 +120,16 @@ extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
     if options.bench {
         bench::run();
     }
-    let boot_ns = time::system_time_ns().saturating_sub(entry_system_time());
+    let now_ns = time::system_time_ns();
+    let boot_ns = now_ns.saturating_sub(entry_system_time());
+    log::debug!(
+        "boot timing: entry_tsc={} entry_ns={} now_ns={} now_tsc={} record={:?}",
+        ENTRY_TSC.load(Ordering::Relaxed),
+        entry_system_time(),
+        now_ns,
+        cpu::rdtsc(),
+        xen::shared_info::time_record()
+    );
     kprintln!(
         "ready: {} boot complete in {} us",
         if boot.is_dom0() { "dom0" } else { "domU" },
@@ -127,6 +137,9 @@ extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
     );
     if failed {
         shutdown::crash("self-checks failed");
+    }
+    if let Some(secs) = options.spin_secs {
+        spin_and_report(secs);
     }
     match (options.shutdown, boot.is_dom0()) {
         (Some(action), _) => shutdown::finish(action),
@@ -255,6 +268,29 @@ fn print_banner(boot: &BootInfo, free_pages: u64, options: &Options) {
     if options.hostclock_secs.is_none() && options.selftest {
         log::info!("no hostclock= option: the host clock check will be skipped");
     }
+}
+
+/// Burns the CPU for `secs` seconds of real time and prints the share of
+/// it this VCPU actually ran (virtual / real), and the time Xen reports as
+/// stolen (runnable but not running): the figures a fair scheduler needs.
+fn spin_and_report(secs: u64) {
+    let (real_start, virtual_start) = (time::system_time_ns(), time::virtual_ns());
+    let stolen_start = time::runstate().stolen_ns(real_start);
+    let deadline = real_start + secs * 1_000_000_000;
+    let mut iterations = 0u64;
+    while time::system_time_ns() < deadline {
+        iterations = core::hint::black_box(iterations.wrapping_add(1));
+    }
+    let (real_end, virtual_end) = (time::system_time_ns(), time::virtual_ns());
+    let stolen = time::runstate().stolen_ns(real_end) - stolen_start;
+    let (real, virt) = (real_end - real_start, virtual_end - virtual_start);
+    kprintln!(
+        "cpu-share: real_ms={} virtual_ms={} stolen_ms={} share={:.2}",
+        real / 1_000_000,
+        virt / 1_000_000,
+        stolen / 1_000_000,
+        virt as f64 / real.max(1) as f64
+    );
 }
 
 fn crash_on_purpose(hook: CrashHook) {

@@ -192,13 +192,16 @@ pub fn parse_ready(text: &str) -> Result<u64, String> {
     decimal(text, "microseconds", micros)
 }
 
-/// `selftest: <name>: ok (<detail>)` or `selftest: <name>: FAIL (<detail>)`.
+/// `selftest: <name>: ok (<detail>)`, `selftest: <name>: FAIL (<detail>)`
+/// or `selftest: <name>: skip (<why>)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SelftestCheck {
     /// The check's name.
     pub name: String,
     /// Whether it passed.
     pub passed: bool,
+    /// Whether it was skipped (not run, so neither passed nor failed).
+    pub skipped: bool,
     /// What it measured or why it failed.
     pub detail: String,
 }
@@ -217,10 +220,15 @@ impl SelftestCheck {
             Some((verdict, detail)) => (verdict, detail),
             None => (rest, ""),
         };
-        let passed = match verdict {
-            "ok" => true,
-            "FAIL" => false,
-            other => return Err(format!("{text:?}: verdict {other:?} is not ok or FAIL")),
+        let (passed, skipped) = match verdict {
+            "ok" => (true, false),
+            "FAIL" => (false, false),
+            "skip" => (false, true),
+            other => {
+                return Err(format!(
+                    "{text:?}: verdict {other:?} is not ok, FAIL or skip"
+                ))
+            }
         };
         let detail = detail
             .strip_prefix('(')
@@ -232,18 +240,21 @@ impl SelftestCheck {
         Ok(Some(SelftestCheck {
             name: name.to_owned(),
             passed,
+            skipped,
             detail: detail.to_owned(),
         }))
     }
 }
 
-/// `selftest: <N> passed, <M> failed`.
+/// `selftest: <N> passed, <M> failed`, with `, <K> skipped` when some were.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SelftestSummary {
     /// Checks that passed.
     pub passed: u64,
     /// Checks that failed.
     pub failed: u64,
+    /// Checks that were skipped.
+    pub skipped: u64,
 }
 
 impl SelftestSummary {
@@ -253,12 +264,22 @@ impl SelftestSummary {
         let (passed, rest) = rest
             .split_once(" passed, ")
             .ok_or_else(|| format!("{text:?}: expected `<N> passed, <M> failed`"))?;
+        let (rest, skipped) = match rest.split_once(", ") {
+            Some((rest, skipped)) => {
+                let skipped = skipped
+                    .strip_suffix(" skipped")
+                    .ok_or_else(|| format!("{text:?}: expected ` skipped` at the end"))?;
+                (rest, decimal(text, "skipped", skipped)?)
+            }
+            None => (rest, 0),
+        };
         let failed = rest
             .strip_suffix(" failed")
             .ok_or_else(|| format!("{text:?}: expected ` failed` at the end"))?;
         Ok(SelftestSummary {
             passed: decimal(text, "passed", passed)?,
             failed: decimal(text, "failed", failed)?,
+            skipped,
         })
     }
 }
@@ -500,6 +521,7 @@ mod tests {
             Ok(Some(SelftestCheck {
                 name: "timer-order".into(),
                 passed: true,
+                skipped: false,
                 detail: "3 timers fired in order".into()
             }))
         );
@@ -517,9 +539,23 @@ mod tests {
             SelftestSummary::parse("selftest: 9 passed, 0 failed"),
             Ok(SelftestSummary {
                 passed: 9,
-                failed: 0
+                failed: 0,
+                skipped: 0
             })
         );
+        let skipped = SelftestCheck::parse("selftest: xenstore: skip (no xenstored)")
+            .expect("parses")
+            .expect("a check");
+        assert!(skipped.skipped && !skipped.passed);
+        assert_eq!(
+            SelftestSummary::parse("selftest: 9 passed, 1 failed, 2 skipped"),
+            Ok(SelftestSummary {
+                passed: 9,
+                failed: 1,
+                skipped: 2
+            })
+        );
+        assert!(SelftestSummary::parse("selftest: 9 passed, 1 failed, 2 ignored").is_err());
     }
 
     #[test]

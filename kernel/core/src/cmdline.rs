@@ -54,6 +54,9 @@ pub struct Options {
     pub crash: Option<CrashHook>,
     /// `loglevel=error|warn|info|debug|trace`.
     pub log_level: LogLevel,
+    /// `spin=<seconds>`: after booting, burn the CPU for this long and
+    /// report how much of it the VCPU really got (virtual vs real time).
+    pub spin_secs: Option<u64>,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
             shutdown: None,
             crash: None,
             log_level: LogLevel::Info,
+            spin_secs: None,
         }
     }
 }
@@ -151,6 +155,18 @@ pub fn parse<'a>(cmdline: &'a str, mut report: impl FnMut(Diagnostic<'a>)) -> Op
                 None => report(Diagnostic::WrongForm {
                     name,
                     expected: "hostclock=<unix seconds>",
+                }),
+            },
+            "spin" => match value.map(|v| (v, v.parse::<u64>())) {
+                Some((_, Ok(secs))) if (1..=3600).contains(&secs) => options.spin_secs = Some(secs),
+                Some((value, _)) => report(Diagnostic::BadValue {
+                    name,
+                    value,
+                    expected: "seconds from 1 to 3600",
+                }),
+                None => report(Diagnostic::WrongForm {
+                    name,
+                    expected: "spin=<seconds>",
                 }),
             },
             "shutdown" => match value {
@@ -244,7 +260,7 @@ mod tests {
     #[test]
     fn known_options_are_taken() {
         let (options, diagnostics) = parse_collect(
-            "selftest bench hostclock=1700000000 shutdown=poweroff crash=divide loglevel=debug",
+            "selftest bench hostclock=1700000000 shutdown=poweroff crash=divide loglevel=debug spin=5",
         );
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         assert!(options.selftest && options.bench);
@@ -252,6 +268,10 @@ mod tests {
         assert_eq!(options.shutdown, Some(ShutdownAction::Poweroff));
         assert_eq!(options.crash, Some(CrashHook::Divide));
         assert_eq!(options.log_level, LogLevel::Debug);
+        assert_eq!(options.spin_secs, Some(5));
+        let (options, diagnostics) = parse_collect("spin=0 spin=x");
+        assert_eq!(options.spin_secs, None);
+        assert_eq!(diagnostics.len(), 2);
     }
 
     #[test]

@@ -37,12 +37,14 @@ pub fn scale_tsc_delta(delta: u64, mul: u32, shift: i8) -> u64 {
 }
 
 impl TimeRecord {
-    /// System time at TSC value `tsc`. A TSC reading from before the record
-    /// was taken (possible right after Xen refreshed it on another path)
-    /// counts as no time elapsed, so the result never goes backwards
-    /// relative to the record.
+    /// System time at TSC value `tsc`. The difference is taken modulo 2^64:
+    /// a domain's (virtual) TSC may start just below zero, so a record's
+    /// `tsc_timestamp` can be a huge unsigned number while the TSC has
+    /// already wrapped past it. A reading from before the record (a
+    /// "negative" difference) counts as no time elapsed.
     pub fn system_time_at(&self, tsc: u64) -> u64 {
-        let delta = tsc.saturating_sub(self.tsc_timestamp);
+        let delta = tsc.wrapping_sub(self.tsc_timestamp);
+        let delta = if (delta as i64) < 0 { 0 } else { delta };
         self.system_time_ns.wrapping_add(scale_tsc_delta(
             delta,
             self.tsc_to_system_mul,
@@ -152,6 +154,26 @@ mod tests {
         };
         assert_eq!(record.system_time_at(900), 5000);
         assert_eq!(record.system_time_at(1100), 5100);
+    }
+
+    #[test]
+    fn tsc_difference_wraps_around_zero() {
+        // Seen on Xen 4.17 with an emulated domU TSC: the record was taken
+        // at "-658743203", the TSC now reads 1242095339.
+        let record = TimeRecord {
+            tsc_timestamp: 0u64.wrapping_sub(658_743_203),
+            system_time_ns: 15_639_809_974,
+            tsc_to_system_mul: 1 << 31,
+            tsc_shift: 1,
+        };
+        assert_eq!(
+            record.system_time_at(1_242_095_339),
+            15_639_809_974 + 658_743_203 + 1_242_095_339
+        );
+        assert_eq!(
+            record.system_time_at(0u64.wrapping_sub(658_743_204)),
+            15_639_809_974
+        );
     }
 
     #[test]
