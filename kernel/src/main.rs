@@ -23,6 +23,7 @@ mod mm;
 mod selftest;
 mod shutdown;
 mod time;
+mod user;
 mod xen;
 mod xenstore;
 

@@ -82,6 +82,7 @@ pub fn run(boot: &BootInfo, options: &Options) -> bool {
     } else {
         tally.record("xenstore", xenstore_check());
     }
+    tally.record("user-mode", user_mode());
     tally.record("event-loopback", event_loopback());
     tally.record("event-spurious", event_spurious());
     tally.record("timer-order", timer_order());
@@ -307,6 +308,46 @@ fn balloon() -> CheckResult {
     }
     Ok(format!(
         "reservation {start} -> {shrunk} -> {regrown} pages"
+    ))
+}
+
+/// Runs two tiny programs in ring 3 in their own address space: one that
+/// writes, gets ENOSYS for an unknown call and exits with a status derived
+/// from both results; one that faults and is killed. The kernel survives
+/// both and gets every frame back.
+fn user_mode() -> CheckResult {
+    use crate::arch::x86_64::test_programs;
+    use crate::user::{run_program, UserExit};
+    let free_before = frames::free_count();
+    let (exit, output) = run_program(test_programs::hello())?;
+    let expected = b"user: hello from ring 3\n";
+    if output != expected {
+        return Err(format!(
+            "program wrote {:?}",
+            String::from_utf8_lossy(&output)
+        ));
+    }
+    let status = expected.len() as i32 + 100 * 38;
+    if exit != UserExit::Exited(status) {
+        return Err(format!(
+            "hello ended {exit:?}, expected exit status {status}"
+        ));
+    }
+    let (killed, _) = run_program(test_programs::fault())?;
+    match &killed {
+        UserExit::Killed { signal: 11, reason } if reason.contains("0x5000") => {}
+        other => return Err(format!("faulting program ended {other:?}")),
+    }
+    let free_after = frames::free_count();
+    if free_after != free_before {
+        return Err(format!(
+            "{} frames leaked",
+            free_before as i64 - free_after as i64
+        ));
+    }
+    Ok(format!(
+        "ring-3 program wrote, got ENOSYS and exited {status}; faulting program killed \
+         by SIGSEGV; no frame leaked"
     ))
 }
 

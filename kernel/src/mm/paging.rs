@@ -331,7 +331,12 @@ impl Mmu {
     /// when `create` is set.
     fn pte_address(&mut self, va: u64, create: bool) -> Result<u64, MapError> {
         Self::check_address(va)?;
-        let mut table = self.l4;
+        self.pte_address_from(self.l4, va, create)
+    }
+
+    /// As [`Self::pte_address`], walking from table `root` at level 4.
+    fn pte_address_from(&mut self, root: Mfn, va: u64, create: bool) -> Result<u64, MapError> {
+        let mut table = root;
         for level in [4, 3, 2] {
             let i = index(va, level);
             let entry = self.entry(table, i);
@@ -375,6 +380,123 @@ impl Mmu {
         self.fresh[self.fresh_count] = mfn.0;
         self.fresh_count += 1;
         Ok(mfn)
+    }
+
+    /// Queues a user-accessible mapping of `mfn` at user address `va` in
+    /// `space`. A new L3 table is linked into both of the space's L4s (the
+    /// kernel-mode one, so the kernel can reach user memory, and the
+    /// user-mode one Xen loads when the process runs).
+    pub fn map_user(
+        &mut self,
+        space: &UserTables,
+        va: u64,
+        mfn: Mfn,
+        writable: bool,
+    ) -> Result<(), MapError> {
+        check_user_address(va)?;
+        let slot = index(va, 4);
+        if self.entry(space.user.mfn, slot) & Flags::PRESENT.bits() == 0 {
+            let l3 = self.new_table(space.user.mfn, slot)?;
+            self.queue_pte(
+                space.kernel.mfn.address() + slot * 8,
+                l3.address() | table_flags(),
+            )?;
+        }
+        let pte = self.pte_address_from(space.user.mfn, va, true)?;
+        if self.entry(Mfn(pte >> 12), (pte & 0xfff) / 8) & Flags::PRESENT.bits() != 0 {
+            return Err(MapError::AlreadyMapped { va });
+        }
+        let flags = data_flags(writable) | Flags::USER_ACCESSIBLE.bits();
+        self.queue_pte(pte, mfn.address() | flags)
+    }
+
+    /// The PTE mapping user address `va` in `space`, if any.
+    pub fn translate_user(&mut self, space: &UserTables, va: u64) -> Option<u64> {
+        check_user_address(va).ok()?;
+        let pte = self.pte_address_from(space.user.mfn, va, false).ok()?;
+        let entry = self.entry(Mfn(pte >> 12), (pte & 0xfff) / 8);
+        (entry & Flags::PRESENT.bits() != 0).then_some(entry)
+    }
+
+    /// Creates the two pinned L4s of a new, empty user address space.
+    pub fn create_user_tables(&mut self) -> Result<UserTables, MapError> {
+        let kernel = self.create_pinned_l4()?;
+        let user = self.create_l4(false)?;
+        self.commit()?;
+        Ok(UserTables { kernel, user })
+    }
+
+    /// Loads `space` (or the boot tables with `None`) as the current
+    /// kernel-mode and user-mode base pointers, in one hypercall.
+    pub fn switch_address_space(&mut self, space: Option<&UserTables>) -> Result<(), MapError> {
+        let (kernel, user) = match space {
+            Some(space) => (space.kernel.mfn, space.user.mfn),
+            None => (self.l4, Mfn(0)),
+        };
+        self.queue_ext(MmuextOp::new_baseptr(kernel))?;
+        self.queue_ext(MmuextOp::new_user_baseptr(user))?;
+        self.commit()
+    }
+
+    /// Tears `space` down: frees every user page and table, unpins both
+    /// L4s. It must not be loaded (switch away first).
+    pub fn destroy_user_tables(&mut self, space: UserTables) -> Result<usize, MapError> {
+        let mut tables: alloc::vec::Vec<Mfn> = alloc::vec::Vec::new();
+        let mut pages: alloc::vec::Vec<Mfn> = alloc::vec::Vec::new();
+        for slot in 0..256 {
+            let l3 = self.entry(space.user.mfn, slot);
+            if l3 & Flags::PRESENT.bits() == 0 {
+                continue;
+            }
+            let l3 = Mfn((l3 & ADDRESS_MASK) >> 12);
+            tables.push(l3);
+            for i in 0..512 {
+                let l2 = self.entry(l3, i);
+                if l2 & Flags::PRESENT.bits() == 0 {
+                    continue;
+                }
+                let l2 = Mfn((l2 & ADDRESS_MASK) >> 12);
+                tables.push(l2);
+                for j in 0..512 {
+                    let l1 = self.entry(l2, j);
+                    if l1 & Flags::PRESENT.bits() == 0 {
+                        continue;
+                    }
+                    let l1 = Mfn((l1 & ADDRESS_MASK) >> 12);
+                    tables.push(l1);
+                    for k in 0..512 {
+                        let leaf = self.entry(l1, k);
+                        if leaf & Flags::PRESENT.bits() != 0 {
+                            pages.push(Mfn((leaf & ADDRESS_MASK) >> 12));
+                        }
+                    }
+                }
+            }
+        }
+        // Unpinning drops Xen's type references down the tree; the tables
+        // become plain pages again and may get writable aliases back.
+        self.queue_ext(MmuextOp::unpin_table(space.user.mfn))?;
+        self.queue_ext(MmuextOp::unpin_table(space.kernel.mfn))?;
+        self.commit()?;
+        let freed = pages.len();
+        for table in tables.iter().chain([&space.user.mfn, &space.kernel.mfn]) {
+            let pfn = super::mfn_to_pfn(*table).expect("our tables are our frames");
+            let alias = self.pte_address(physmap_address(pfn), false)?;
+            self.queue_pte(alias, table.address() | data_flags(true))?;
+            self.batch.flush_all_after();
+        }
+        self.commit()?;
+        let mut frames = FRAMES.lock();
+        for mfn in tables
+            .iter()
+            .chain(&pages)
+            .chain([&space.user.mfn, &space.kernel.mfn])
+        {
+            if let Some(pfn) = super::mfn_to_pfn(*mfn) {
+                let _ = frames.free(pfn);
+            }
+        }
+        Ok(freed)
     }
 
     /// Queues a mapping of `mfn` at `va`.
@@ -426,6 +548,12 @@ impl Mmu {
     /// writes: the page is not a table yet), and `MMUEXT_PIN_L4_TABLE`, at
     /// which Xen validates the whole tree and adds its own slots 256-271.
     pub fn create_pinned_l4(&mut self) -> Result<PinnedL4, MapError> {
+        self.create_l4(true)
+    }
+
+    /// As [`Self::create_pinned_l4`]; with `copy_kernel` false the table
+    /// stays empty (a user-mode L4: Xen adds only its own slots).
+    fn create_l4(&mut self, copy_kernel: bool) -> Result<PinnedL4, MapError> {
         self.commit()?;
         let pfn = FRAMES
             .lock()
@@ -442,7 +570,7 @@ impl Mmu {
         self.queue_ext(MmuextOp::clear_page(mfn))?;
         for slot in 272..512 {
             let entry = self.entry(self.l4, slot);
-            if entry & Flags::PRESENT.bits() != 0 {
+            if copy_kernel && entry & Flags::PRESENT.bits() != 0 {
                 self.queue_pte(mfn.address() + slot * 8, entry)?;
             }
         }
@@ -474,6 +602,28 @@ impl Mmu {
         let target = table.map_or(self.l4, |t| t.mfn);
         self.queue_ext(MmuextOp::new_baseptr(target))?;
         self.commit()
+    }
+}
+
+/// The page tables of a user address space: a kernel-mode L4 (the
+/// kernel's own slots plus the user slots) and a user-mode L4 (user slots
+/// only), sharing the user L3 tables. x86_64 PV runs user code on its own
+/// L4 (`MMUEXT_NEW_USER_BASEPTR`), switched by Xen on every kernel entry.
+#[derive(Debug)]
+pub struct UserTables {
+    kernel: PinnedL4,
+    user: PinnedL4,
+}
+
+/// Lowest and end of the user half a process may map.
+pub const USER_START: u64 = 0x1000;
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+
+fn check_user_address(va: u64) -> Result<(), MapError> {
+    if (USER_START..USER_END).contains(&va) {
+        Ok(())
+    } else {
+        Err(MapError::BadAddress { va })
     }
 }
 

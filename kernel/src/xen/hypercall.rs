@@ -688,3 +688,17 @@ pub unsafe fn grant_copy(operations: &mut [xen_abi::grant_table::GnttabCopy]) ->
     // caller's contract.
     unsafe { grant_table_op(xen_abi::grant_table::GNTTABOP_COPY, operations) }.map(drop)
 }
+
+// ---- stack_switch (xen.h) ------------------------------------------------------
+
+/// Sets the kernel stack Xen switches to when user mode traps, syscalls or
+/// takes an event (the PV equivalent of the TSS's rsp0).
+///
+/// # Safety
+///
+/// `rsp` must be the top of a stack that stays valid, and unused by
+/// anything else, for as long as user code may enter the kernel.
+pub unsafe fn stack_switch(ss: u16, rsp: u64) -> XenResult {
+    // SAFETY: no argument memory; the stack's validity is the caller's contract.
+    check(unsafe { call(nr::STACK_SWITCH, [ss as u64, rsp, 0, 0, 0]) })
+}

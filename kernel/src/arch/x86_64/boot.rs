@@ -99,6 +99,8 @@ boot_stack_top:
 /// exception vectors.
 pub const VECTOR_EVENT_UPCALL: u64 = 256;
 pub const VECTOR_FAILSAFE: u64 = 257;
+/// A `syscall` from user mode (CALLBACKTYPE_syscall).
+pub const VECTOR_SYSCALL: u64 = 258;
 
 // Trap stubs and the common save/restore path.
 global_asm!(
@@ -143,6 +145,7 @@ xen_trap_\vector:
     trap_no_error 19
     trap_no_error 256
     trap_no_error 257
+    trap_no_error 258
 
 trap_common:
     push %rax
@@ -165,6 +168,8 @@ trap_common:
     and $-16, %rsp
     call trap_dispatch
     mov %rbx, %rsp
+    .globl trap_restore
+trap_restore:
     pop %r15
     pop %r14
     pop %r13
@@ -183,6 +188,35 @@ trap_common:
     add $16, %rsp
     pushq $0
     jmp hypercall_page + {iret} * 32
+
+    // enter_user(save_rsp: *mut u64 [rdi], frame: *const TrapFrame [rsi]):
+    // saves the kernel thread's callee-saved registers and stack pointer,
+    // then restores `frame` (which lies on the process's kernel stack) and
+    // irets to it. Returns when resume_kernel() is called with the saved
+    // stack pointer.
+    .globl enter_user
+enter_user:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, (%rdi)
+    mov %rsi, %rsp
+    jmp trap_restore
+
+    // resume_kernel(saved_rsp [rdi]) -> !: back to enter_user's caller.
+    .globl resume_kernel
+resume_kernel:
+    mov %rdi, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
     .popsection
     "#,
     iret = const xen_abi::hypercall::IRET,

@@ -6,4 +6,5 @@ pub mod boot;
 pub mod cmos;
 pub mod cpu;
 pub mod mem;
+pub mod test_programs;
 pub mod traps;

@@ -9,7 +9,7 @@
 
 use xen_abi::arch::TrapInfo;
 
-use super::boot::{VECTOR_EVENT_UPCALL, VECTOR_FAILSAFE};
+use super::boot::{VECTOR_EVENT_UPCALL, VECTOR_FAILSAFE, VECTOR_SYSCALL};
 
 /// Registers as saved by `trap_common`, lowest address first.
 #[repr(C)]
@@ -37,6 +37,15 @@ pub struct TrapFrame {
     pub rflags: u64,
     pub rsp: u64,
     pub ss: u64,
+}
+
+impl TrapFrame {
+    /// True if the trap interrupted user mode: Xen gives kernel-mode frames
+    /// a CS with RPL 0 and user-mode frames RPL 3 (bits 32+ of the CS slot
+    /// carry Xen's saved upcall mask).
+    pub fn interrupted_user_mode(&self) -> bool {
+        self.cs & 3 == 3
+    }
 }
 
 /// Name of an exception vector (Intel SDM vol. 3, table 6-1).
@@ -88,6 +97,7 @@ stubs! {
 extern "C" {
     fn xen_trap_256();
     fn xen_trap_257();
+    fn xen_trap_258();
 }
 
 /// Installs the trap table and the event and failsafe callbacks.
@@ -119,6 +129,16 @@ pub fn init() -> Result<(), crate::xen::hypercall::XenError> {
             xen_abi::callback::CALLBACKF_MASK_EVENTS,
         )?
     };
+    // SAFETY: xen_trap_258 handles the syscall frame (no error code) and
+    // returns through HYPERVISOR_iret; events are masked on entry like the
+    // upcall's.
+    unsafe {
+        crate::xen::hypercall::callback_register(
+            xen_abi::callback::CALLBACKTYPE_SYSCALL,
+            xen_trap_258 as *const () as u64,
+            xen_abi::callback::CALLBACKF_MASK_EVENTS,
+        )?
+    };
     // SAFETY: xen_trap_257 reports the failsafe frame and never returns.
     unsafe {
         crate::xen::hypercall::callback_register(
@@ -135,6 +155,15 @@ pub fn init() -> Result<(), crate::xen::hypercall::XenError> {
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     if frame.vector == VECTOR_EVENT_UPCALL {
         crate::events::upcall();
+        return;
+    }
+    if frame.vector == VECTOR_SYSCALL {
+        crate::user::syscall(frame);
+        return;
+    }
+    if frame.interrupted_user_mode() {
+        // A fault in a process ends the process, never the kernel.
+        crate::user::fault(frame);
         return;
     }
     fatal_exception(frame);
@@ -160,8 +189,18 @@ fn fatal_exception(frame: &TrapFrame) -> ! {
             ));
         }
         crate::xen::console::print_emergency(format_args!(
-            "registers: rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x} rbp={:#x}\n",
-            frame.rax, frame.rbx, frame.rcx, frame.rdx, frame.rsi, frame.rdi, frame.rbp
+            "registers: rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x} rbp={:#x} \
+             cs={:#x} ss={:#x} rflags={:#x}\n",
+            frame.rax,
+            frame.rbx,
+            frame.rcx,
+            frame.rdx,
+            frame.rsi,
+            frame.rdi,
+            frame.rbp,
+            frame.cs,
+            frame.ss,
+            frame.rflags
         ));
         print_backtrace(Some(frame.rip), frame.rbp);
     });
