@@ -338,6 +338,12 @@ fn user_mode() -> CheckResult {
         UserExit::Killed { signal: 11, reason } if reason.contains("0x5000") => {}
         other => return Err(format!("faulting program ended {other:?}")),
     }
+    let (fpu, _) = run_program(test_programs::fpu())?;
+    if fpu != UserExit::Exited(0) {
+        return Err(format!(
+            "user SSE registers or MXCSR were not preserved across a clobbering syscall: {fpu:?}"
+        ));
+    }
     let free_after = frames::free_count();
     if free_after != free_before {
         return Err(format!(
@@ -347,7 +353,7 @@ fn user_mode() -> CheckResult {
     }
     Ok(format!(
         "ring-3 program wrote, got ENOSYS and exited {status}; faulting program killed \
-         by SIGSEGV; no frame leaked"
+         by SIGSEGV; SSE state kept across a clobbering syscall; no frame leaked"
     ))
 }
 

@@ -49,6 +49,9 @@ const SYS_WRITE: u64 = 1;
 const SYS_GETPID: u64 = 39;
 const SYS_EXIT: u64 = 60;
 const SYS_EXIT_GROUP: u64 = 231;
+/// Not Linux: a test hook that overwrites every SSE register in the
+/// kernel, so the self-check can prove user FPU state is preserved.
+const SYS_TEST_CLOBBER_SSE: u64 = 1000;
 const ENOSYS: i64 = 38;
 const EFAULT: i64 = 14;
 const EBADF: i64 = 9;
@@ -123,6 +126,7 @@ pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
     // The program's pages now belong to its tables and are freed with them.
     drop(owned);
 
+    let fpu_area = FpuArea::new();
     let kernel_stack: Box<[u64]> = alloc::vec![0u64; KERNEL_STACK_BYTES / 8].into_boxed_slice();
     let top = (kernel_stack.as_ptr() as u64 + KERNEL_STACK_BYTES as u64) & !15;
     let frame_address = top - core::mem::size_of::<TrapFrame>() as u64;
@@ -168,6 +172,7 @@ pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
         return Err(format!("switching to the program's tables: {error}"));
     }
     *SPACE.lock() = Some(tables);
+    crate::arch::x86_64::boot::user_fpu_area.store(fpu_area.address(), Ordering::SeqCst);
     // SAFETY: (1) the frame is a complete user-mode TrapFrame (user CS/SS,
     // canonical rip and rsp in mapped user pages); (2) the loaded tables
     // map the kernel at the same addresses, so this code keeps running;
@@ -177,6 +182,8 @@ pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
     unsafe { enter_user(SAVED_KERNEL_RSP.as_ptr(), frame_address as *const TrapFrame) };
 
     // Back on the kernel thread: the program has ended.
+    crate::arch::x86_64::boot::user_fpu_area.store(0, Ordering::SeqCst);
+    drop(fpu_area);
     let tables = SPACE.lock().take().expect("set before entering user mode");
     let mut mmu = MMU.lock();
     mmu.switch_address_space(None)
@@ -188,6 +195,26 @@ pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
     let exit = EXIT.lock().take().expect("set before resuming the kernel");
     let output = core::mem::take(&mut *OUTPUT.lock());
     Ok((exit, output))
+}
+
+/// A program's FPU/SSE state as FXSAVE stores it (512 bytes, 16-aligned),
+/// starting in the state `fninit` leaves plus the default MXCSR.
+#[repr(C, align(16))]
+struct FpuState([u8; 512]);
+
+struct FpuArea(Box<FpuState>);
+
+impl FpuArea {
+    fn new() -> FpuArea {
+        let mut state = Box::new(FpuState([0; 512]));
+        state.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes()); // FCW
+        state.0[24..28].copy_from_slice(&0x1f80u32.to_le_bytes()); // MXCSR
+        FpuArea(state)
+    }
+
+    fn address(&self) -> u64 {
+        &*self.0 as *const FpuState as u64
+    }
 }
 
 /// Ends the running program and returns to `run_program`'s caller.
@@ -243,6 +270,10 @@ pub fn syscall(frame: &mut TrapFrame) {
             _ => -EBADF,
         },
         SYS_GETPID => 1,
+        SYS_TEST_CLOBBER_SSE => {
+            crate::arch::x86_64::test_programs::clobber_sse();
+            0
+        }
         SYS_EXIT | SYS_EXIT_GROUP => finish(UserExit::Exited(frame.rdi as i32)),
         number => {
             let mut reported = UNKNOWN_REPORTED.lock();

@@ -163,6 +163,15 @@ trap_common:
     push %r13
     push %r14
     push %r15
+    // From user mode: save the program's FPU/SSE state before any kernel
+    // code (the prebuilt core uses SSE) can touch the registers.
+    testb $3, {cs_offset}(%rsp)
+    jz 1f
+    mov user_fpu_area(%rip), %rax
+    test %rax, %rax
+    jz 1f
+    fxsave64 (%rax)
+1:
     mov %rsp, %rdi
     mov %rsp, %rbx
     and $-16, %rsp
@@ -170,6 +179,14 @@ trap_common:
     mov %rbx, %rsp
     .globl trap_restore
 trap_restore:
+    // Back to user mode: restore the program's FPU/SSE state.
+    testb $3, {cs_offset}(%rsp)
+    jz 2f
+    mov user_fpu_area(%rip), %rax
+    test %rax, %rax
+    jz 2f
+    fxrstor64 (%rax)
+2:
     pop %r15
     pop %r14
     pop %r13
@@ -220,8 +237,15 @@ resume_kernel:
     .popsection
     "#,
     iret = const xen_abi::hypercall::IRET,
+    cs_offset = const core::mem::offset_of!(super::traps::TrapFrame, cs),
     options(att_syntax)
 );
+
+/// The 512-byte, 16-aligned FXSAVE area of the program running in user
+/// mode (0 when none): the trap stubs save into it on every entry from
+/// user mode and restore from it on every return there.
+#[no_mangle]
+pub static user_fpu_area: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 extern "C" {
     static boot_stack_bottom: u8;
