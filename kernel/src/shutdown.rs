@@ -70,10 +70,10 @@ pub fn crash(reason: &str) -> ! {
     }
     crate::xen::console::print_emergency(format_args!("shutdown: crash ({reason})\n"));
     if has_io_privilege() {
-        // SAFETY: we hold I/O privilege (iopl 1, granted by Xen to dom0);
-        // port 0xf4 is QEMU's isa-debug-exit when present and otherwise
-        // an unused port. If Xen refuses the port, the resulting #GP comes
-        // back here with EXIT_PORT_TRIED set and goes straight to shutdown.
+        // Port 0xf4 is QEMU's isa-debug-exit when present and otherwise an
+        // unused port. If Xen refuses it, the #GP comes back here with
+        // EXIT_PORT_TRIED set and goes straight to shutdown.
+        // SAFETY: we hold I/O privilege (iopl 1, granted by Xen to dom0).
         unsafe { cpu::outb(0xf4, 1) };
     }
     shut_down(xen_abi::sched::SHUTDOWN_CRASH)

@@ -79,10 +79,10 @@ pub fn virtual_ns() -> u64 {
 pub fn runstate() -> RunstateSnapshot {
     let area = RUNSTATE.0.get();
     loop {
-        // SAFETY: the area is a static Xen writes asynchronously; we only
-        // copy it with volatile reads and accept the copy when
+        // Xen writes the area asynchronously: the copy is accepted only if
         // state_entry_time is the same before and after and carries no
         // update flag (vcpu.h, XEN_RUNSTATE_UPDATE).
+        // SAFETY: `area` is a live static; only volatile reads of it.
         let (before, copy, after) = unsafe {
             let entry = core::ptr::addr_of!((*area).state_entry_time);
             let before = core::ptr::read_volatile(entry);

@@ -173,12 +173,13 @@ pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
     }
     *SPACE.lock() = Some(tables);
     crate::arch::x86_64::boot::user_fpu_area.store(fpu_area.address(), Ordering::SeqCst);
-    // SAFETY: (1) the frame is a complete user-mode TrapFrame (user CS/SS,
+    // (1) The frame is a complete user-mode TrapFrame (user CS/SS,
     // canonical rip and rsp in mapped user pages); (2) the loaded tables
     // map the kernel at the same addresses, so this code keeps running;
     // (3) enter_user saves our callee-saved registers and stack pointer in
     // SAVED_KERNEL_RSP, and only resume_kernel (from `finish`) comes back
     // here, with the same stack intact; (4) no lock is held across it.
+    // SAFETY: (1)-(4) above.
     unsafe { enter_user(SAVED_KERNEL_RSP.as_ptr(), frame_address as *const TrapFrame) };
 
     // Back on the kernel thread: the program has ended.
@@ -220,10 +221,10 @@ impl FpuArea {
 /// Ends the running program and returns to `run_program`'s caller.
 fn finish(exit: UserExit) -> ! {
     *EXIT.lock() = Some(exit);
-    // SAFETY: SAVED_KERNEL_RSP was stored by enter_user on the kernel
-    // thread's stack, which has not been touched since (we are on the
-    // program's kernel stack); events are masked (syscall and trap entries
-    // mask them), as the kernel thread expects.
+    // SAVED_KERNEL_RSP was stored by enter_user on the kernel thread's
+    // stack, untouched since (we are on the program's kernel stack); events
+    // are masked (syscall and trap entries mask them), as it expects.
+    // SAFETY: the saved stack and register state are intact (above).
     unsafe { resume_kernel(SAVED_KERNEL_RSP.load(Ordering::SeqCst)) }
 }
 
@@ -246,10 +247,11 @@ fn copy_from_user(address: u64, len: u64) -> Result<Vec<u8>, i64> {
     }
     let mut bytes = Vec::with_capacity(len as usize);
     for offset in 0..len {
-        // SAFETY: every page of [address, end) was just checked to be a
-        // mapped user page of the loaded address space; the kernel-mode L4
-        // maps it, and volatile reads copy it byte by byte (the program may
-        // not change it concurrently: it is not running).
+        // Every page of [address, end) was just checked to be a mapped user
+        // page of the loaded address space, which the kernel-mode L4 maps;
+        // the program is not running, so it cannot change under us.
+        // SAFETY: mapped, readable and stable (above); byte reads need no
+        // alignment.
         bytes.push(unsafe { core::ptr::read_volatile((address + offset) as *const u8) });
     }
     Ok(bytes)

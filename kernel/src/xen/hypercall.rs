@@ -56,14 +56,14 @@ fn check(result: i64) -> XenResult {
 pub unsafe fn call(number: u32, args: [u64; 5]) -> i64 {
     let entry = hypercall_page_address() + number as u64 * 32;
     let result: i64;
-    // SAFETY: (1) `entry` is a stub in the hypercall page Xen filled in at
-    // load time (HYPERCALL_PAGE note); (2) arguments go in rdi, rsi, rdx,
-    // r10, r8 and the result comes back in rax per arch-x86/xen-x86_64.h;
-    // (3) rcx and r11 are clobbered by the `syscall` inside the stub and
-    // argument registers may be clobbered by a debug Xen, all declared;
-    // (4) the stub uses our stack for the return address only, and the
-    // kernel is built without a red zone; (5) pointer validity is the
-    // caller's contract.
+    // (1) `entry` is a stub in the hypercall page Xen filled in at load
+    // time (HYPERCALL_PAGE note); (2) arguments go in rdi, rsi, rdx, r10, r8
+    // and the result comes back in rax per arch-x86/xen-x86_64.h; (3) rcx
+    // and r11 are clobbered by the `syscall` inside the stub and argument
+    // registers may be clobbered by a debug Xen, all declared; (4) the stub
+    // uses our stack for the return address only, and the kernel is built
+    // without a red zone.
+    // SAFETY: (1)-(4) above; pointer validity is the caller's contract.
     unsafe {
         asm!(
             "call {entry}",
