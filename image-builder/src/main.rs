@@ -44,7 +44,8 @@ commands:
                                        stderr; kernel command line WORDs (default: selftest)
   bench [--debug]                      boot with `bench` and summarize its results
   bench-domu [--debug]                 boot a Linux dom0 (Debian, xl) and time our kernel
-                                       and a Linux PV guest as its domUs: `bench domu-boot`
+                                       and a Linux PV guest as its domUs: `bench domu-boot`,
+                                       `domu-cpu-share`, `domu-min-memory`, `domu-image`
   linux-dom0                           build (or find cached) the Linux dom0 image, print it
   linux-dom0-run SCRIPT [NAME=PATH...] boot the Linux dom0 and run the shell script SCRIPT
                                        with the host files PATH at /tmp/NAME
@@ -313,12 +314,14 @@ fn bench_domu(options: &Options) -> Result<ExitCode, Failure> {
         &domu_flow::files(&kernel),
     )?;
     println!("benchmark results:");
-    match domu_flow::guest_times(&run) {
-        Ok((xenrs, linux)) => println!("  {}", domu_flow::bench_line(&xenrs, &linux)),
-        Err(error) => println!("  no bench domu-boot line: {error}"),
+    for line in domu_flow::bench_lines(&run, &kernel) {
+        println!("  {line}");
     }
     for (key, value) in domu_flow::results(&run) {
-        if key.ends_with("-ns") || key.ends_with("-wait") || key.ends_with("-residue") {
+        if ["-ns", "-wait", "-residue", "-outcome"]
+            .iter()
+            .any(|suffix| key.ends_with(suffix))
+        {
             println!("  {key}={value}");
         }
     }

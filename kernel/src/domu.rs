@@ -14,7 +14,7 @@ use xen_abi::{Mfn, Pfn};
 
 use crate::mm::{self, balloon};
 use crate::xen::shared_page::MappedPage;
-use crate::xen::start_info::BootInfo;
+use crate::xen::start_info::{BootInfo, VIRT_BASE};
 use crate::{events, kprintln, shutdown, time, xenstore};
 
 /// The kernel address of a start_info page given by machine frame (the
@@ -29,11 +29,38 @@ fn ring_page(mfn: Mfn, what: &str) -> Option<MappedPage> {
     Some(unsafe { MappedPage::new(mm::physmap_address(Pfn(pfn.0))) })
 }
 
-/// Attaches the console and xenstore rings.
-pub fn attach(boot: &BootInfo) {
-    if let Some(page) = ring_page(boot.console_mfn, "console") {
-        if let Err(error) = crate::xen::console::attach_ring(page, boot.console_evtchn) {
+/// Attaches the console ring as early as possible, through Xen's
+/// start-of-day mapping (the console page is one of the bootstrap
+/// elements), so even a failure while setting up memory is visible in `xl
+/// console`. Returns false if it must wait for the physmap.
+pub fn attach_console_early(boot: &BootInfo) -> bool {
+    let Some(pfn) = mm::mfn_to_pfn(boot.console_mfn) else {
+        return false;
+    };
+    if pfn.0 >= boot.bootstrap_tables_end_pfn() {
+        return false;
+    }
+    // SAFETY: pfns below the bootstrap tables' end are mapped read-write at
+    // VIRT_BASE + pfn * 4096 for the kernel's life (xen.h start-of-day
+    // layout; only the padding after them is ever unmapped), and this page
+    // is used only as the console ring.
+    let page = unsafe { MappedPage::new(VIRT_BASE + pfn.0 * 4096) };
+    match crate::xen::console::attach_ring(page, boot.console_evtchn) {
+        Ok(()) => true,
+        Err(error) => {
             log::error!("domu: console ring not attached: {error}");
+            false
+        }
+    }
+}
+
+/// Attaches the xenstore ring (and the console ring if it is not yet).
+pub fn attach(boot: &BootInfo) {
+    if !crate::xen::console::ring_attached() {
+        if let Some(page) = ring_page(boot.console_mfn, "console") {
+            if let Err(error) = crate::xen::console::attach_ring(page, boot.console_evtchn) {
+                log::error!("domu: console ring not attached: {error}");
+            }
         }
     }
     match ring_page(boot.store_mfn, "xenstore") {

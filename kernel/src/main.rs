@@ -73,6 +73,11 @@ extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
         shutdown::crash("traps");
     }
 
+    // The p2m first: the domU console ring is found through it.
+    mm::init_p2m(boot.mfn_list, boot.nr_pages);
+    if !boot.is_dom0() {
+        domu::attach_console_early(&boot);
+    }
     let options = cmdline::parse(boot.command_line(), |diagnostic| {
         kprintln!("cmdline: {diagnostic}");
     });
@@ -157,7 +162,6 @@ fn entry_system_time() -> u64 {
 /// Frames, physmap and heap. Returns the free page count and how many
 /// pages the domain may grow to, as far as Xen says.
 fn init_memory(boot: &BootInfo) -> (u64, u64) {
-    mm::init_p2m(boot.mfn_list, boot.nr_pages);
     // Room for `maxmem`: a domain may start smaller and balloon up. The
     // bound keeps the p2m (8 bytes a page) small for a huge maxmem.
     let maximum = xen::hypercall::maximum_reservation().unwrap_or(boot.nr_pages);
@@ -180,15 +184,17 @@ fn init_memory(boot: &BootInfo) -> (u64, u64) {
         .lock()
         .add_free_range(Pfn(boot.bootstrap_mapped_end_pfn()), Pfn(boot.nr_pages));
     mm::paging::mark_bootstrap_tables(boot);
-    if let Err(error) = mm::paging::build_physmap(boot) {
-        kprintln!("FATAL: cannot build the physmap: {error}");
-        shutdown::crash("physmap");
-    }
+    // Before the physmap, which needs frames for its tables: in a 4 MiB
+    // domain the padding is all the free memory there is.
     match mm::paging::reclaim_boot_padding(boot) {
         Ok(range) => mm::frames::FRAMES
             .lock()
             .add_free_range(Pfn(range.start), Pfn(range.end)),
         Err(error) => log::warn!("mm: boot padding not reclaimed: {error}"),
+    }
+    if let Err(error) = mm::paging::build_physmap(boot) {
+        kprintln!("FATAL: cannot build the physmap: {error}");
+        shutdown::crash("physmap");
     }
     if let Err(error) = mm::heap::init() {
         kprintln!("FATAL: cannot map the heap: {error}");

@@ -56,7 +56,8 @@ impl Tally {
 /// Runs every check; returns true when none failed.
 pub fn run(boot: &BootInfo, options: &Options) -> bool {
     let mut tally = Tally::default();
-    let (readback, batching) = mmu_map_readback(2048);
+    // Sized to the domain: 2048 pages, or half of what is free in a small one.
+    let (readback, batching) = mmu_map_readback(2048.min(frames::free_count() / 2));
     tally.record("mmu-map-readback", readback);
     tally.record("mmu-batching", batching);
     tally.record("mmu-pin", mmu_pin());
@@ -287,22 +288,28 @@ fn balloon() -> CheckResult {
     use crate::mm::balloon;
     let start = balloon::current_pages();
     let free_before = frames::free_count();
-    balloon::set_target(start - 256).map_err(|e| format!("shrink: {e}"))?;
+    // 1 MiB, or a quarter of what is free beyond the kernel's reserve.
+    let step = 256.min(free_before.saturating_sub(256) / 4);
+    if step == 0 {
+        return Err(format!("only {free_before} free pages: nothing to balloon"));
+    }
+    balloon::set_target(start - step).map_err(|e| format!("shrink: {e}"))?;
     let shrunk = balloon::current_pages();
     let free_shrunk = frames::free_count();
     balloon::set_target(start).map_err(|e| format!("grow: {e}"))?;
     let regrown = balloon::current_pages();
-    if shrunk != start - 256 || regrown != start || free_shrunk + 256 != free_before {
+    if shrunk != start - step || regrown != start || free_shrunk + step != free_before {
         return Err(format!(
             "reservation {start} -> {shrunk} -> {regrown} pages, free {free_before} -> {free_shrunk}"
         ));
     }
     // The repopulated frames must be usable memory.
     let mut block: Vec<u8> = Vec::new();
+    let bytes = (step as usize * 4096 * 2).min(2 << 20);
     block
-        .try_reserve_exact(2 << 20)
+        .try_reserve_exact(bytes)
         .map_err(|e| format!("allocate after regrow: {e}"))?;
-    block.resize(2 << 20, 0xa5);
+    block.resize(bytes, 0xa5);
     if block.iter().any(|&b| b != 0xa5) {
         return Err("memory read back wrong after regrow".into());
     }
@@ -481,11 +488,12 @@ fn xenstore_check() -> CheckResult {
 /// Allocates a block larger than the initial heap and checks its contents.
 fn heap_grow() -> CheckResult {
     let (mapped_before, _) = crate::mm::heap::usage();
-    let words = 512 * 1024; // 4 MiB
+    // 4 MiB, or a quarter of free memory in a small domain.
+    let words = (512 * 1024).min(frames::free_count() as usize * 4096 / 4 / 8);
     let mut block: Vec<u64> = Vec::new();
     block
         .try_reserve_exact(words)
-        .map_err(|e| format!("cannot allocate 4 MiB: {e}"))?;
+        .map_err(|e| format!("cannot allocate {} KiB: {e}", words / 128))?;
     block.extend((0..words as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
     let bad = block
         .iter()
@@ -495,7 +503,10 @@ fn heap_grow() -> CheckResult {
     let (mapped_after, _) = crate::mm::heap::usage();
     drop(block);
     if bad != 0 {
-        return Err(format!("{bad} words of a 4 MiB block read back wrong"));
+        return Err(format!(
+            "{bad} words of a {} KiB block read back wrong",
+            words / 128
+        ));
     }
     Ok(format!(
         "heap grew from {} KiB to {} KiB",

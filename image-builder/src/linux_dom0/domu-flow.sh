@@ -12,7 +12,9 @@
 #
 # Files (copied from /test to /tmp by init): xenrs.elf, xenrs1.cfg,
 # xenrs2.cfg (on_reboot=restart), xenrs3.cfg, xenrs4.cfg (no self-checks),
-# linux1.cfg.
+# linux1.cfg; for steps h and i flow.env (SPIN_SECONDS, CAP_PERCENT,
+# MIN_MEMORY_STEPS), xenrs-share-a.cfg, xenrs-share-b.cfg, xenrs-capped.cfg
+# (spinning, pinned to CPU 1) and xenrs-mem<MiB>.cfg per memory step.
 
 set -u
 LOGS=/var/log/xen/console
@@ -117,6 +119,106 @@ destroy() {
         sleep 0.5
     done
     echo "$first"
+}
+
+# wait_all PATTERN SECONDS NAME...: polls the console logs of the domains
+# NAME... every 20 ms until each has a line matching PATTERN (grep -E), at
+# most SECONDS. Prints one word per NAME, in order: dom0's clock (ns) when
+# the line was first seen, or timeout, or gone (the domain vanished
+# without it). Stops early when every domain still missing a line is gone.
+wait_all() {
+    wa_pattern=$1 wa_limit=$(($(date +%s) + $2)) wa_polls=0
+    shift 2
+    wa_i=0
+    for wa_name in "$@"; do
+        wa_i=$((wa_i + 1))
+        eval "wa_at_$wa_i=none"
+    done
+    while :; do
+        wa_i=0 wa_left=0
+        for wa_name in "$@"; do
+            wa_i=$((wa_i + 1))
+            eval "wa_at=\$wa_at_$wa_i"
+            [ "$wa_at" = none ] || continue
+            if grep -q -E -- "$wa_pattern" "$LOGS/guest-$wa_name.log" 2>/dev/null; then
+                eval "wa_at_$wa_i=$(ns)"
+            else
+                wa_left=$((wa_left + 1))
+            fi
+        done
+        [ "$wa_left" -eq 0 ] && break
+        wa_polls=$((wa_polls + 1))
+        if [ $((wa_polls % 25)) -eq 0 ]; then
+            [ "$(date +%s)" -ge "$wa_limit" ] && break
+            wa_i=0 wa_alive=0
+            for wa_name in "$@"; do
+                wa_i=$((wa_i + 1))
+                eval "wa_at=\$wa_at_$wa_i"
+                [ "$wa_at" = none ] && xl domid "$wa_name" >/dev/null 2>&1 && wa_alive=1
+            done
+            if [ "$wa_alive" -eq 0 ]; then
+                # All gone: xenconsoled may still be writing the last lines.
+                sleep 0.2
+                wa_i=0
+                for wa_name in "$@"; do
+                    wa_i=$((wa_i + 1))
+                    eval "wa_at=\$wa_at_$wa_i"
+                    [ "$wa_at" = none ] &&
+                        grep -q -E -- "$wa_pattern" "$LOGS/guest-$wa_name.log" 2>/dev/null &&
+                        eval "wa_at_$wa_i=$(ns)"
+                done
+                break
+            fi
+        fi
+        sleep 0.02
+    done
+    wa_i=0 wa_out=""
+    for wa_name in "$@"; do
+        wa_i=$((wa_i + 1))
+        eval "wa_at=\$wa_at_$wa_i"
+        if [ "$wa_at" = none ]; then
+            if xl domid "$wa_name" >/dev/null 2>&1; then wa_at=timeout; else wa_at=gone; fi
+        fi
+        wa_out="$wa_out $wa_at"
+    done
+    echo "${wa_out# }"
+}
+
+# wait_ready NAME SECONDS: waits until NAME's console has a `ready:` line.
+# Prints ready, crashed or shutdown (the domain stopped first; its state in
+# `xl list`), gone (it vanished), or timeout.
+wait_ready() {
+    wr_log="$LOGS/guest-$1.log" wr_limit=$(($(date +%s) + $2)) wr_polls=0
+    while :; do
+        if grep -q '^ready: ' "$wr_log" 2>/dev/null; then
+            echo ready
+            return
+        fi
+        wr_polls=$((wr_polls + 1))
+        if [ $((wr_polls % 10)) -eq 0 ]; then
+            wr_state=$(xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }')
+            case "$wr_state" in
+                '')
+                    sleep 0.2
+                    if grep -q '^ready: ' "$wr_log" 2>/dev/null; then echo ready; else echo gone; fi
+                    return
+                    ;;
+                *c*)
+                    echo crashed
+                    return
+                    ;;
+                *s*)
+                    echo shutdown
+                    return
+                    ;;
+            esac
+            if [ "$(date +%s)" -ge "$wr_limit" ]; then
+                echo timeout
+                return
+            fi
+        fi
+        sleep 0.02
+    done
 }
 
 # Saves a command's output as file NAME (printed at the end); prints its status.
@@ -251,6 +353,103 @@ destroy=$(destroy xenrs3)
 result xenrs3-create-status="$status" xenrs3-domid="$xenrs3_id" xenrs3-destroy-status="$destroy"
 result xenrs3-residue="$(residue "$xenrs3_id")"
 
+# ---- h: CPU share ------------------------------------------------------------------
+. /tmp/flow.env
+step "h: CPU share: two spinning domUs pinned to one CPU"
+h_start=$(ns)
+# dom0's kernel initialises its random generator only when something
+# blocks on it; until then every `xl create` spends ~3 s in libuuid's
+# getrandom retries (it sleeps 125 ms between tries). One blocking read
+# ends that (a real host does it within seconds of boot).
+t0=$(ns)
+dd if=/dev/random of=/dev/null bs=1 count=1 2>/dev/null
+crng=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] random: crng init done.*/\1/p' | head -n 1)
+result crng-seed-ns=$(($(ns) - t0)) crng-init-s="${crng:-none}"
+spin_limit=$((SPIN_SECONDS + 16))
+t0=$(ns)
+status_a=$(save xenrs-share-a-create timeout 60 xl create -p /tmp/xenrs-share-a.cfg)
+t1=$(ns)
+status_b=$(save xenrs-share-b-create timeout 60 xl create -p /tmp/xenrs-share-b.cfg)
+result share-a-create-ns=$((t1 - t0)) share-b-create-ns=$(($(ns) - t1))
+share_a_id=$(domid_of xenrs-share-a)
+share_b_id=$(domid_of xenrs-share-b)
+result share-a-create-status="$status_a" share-b-create-status="$status_b"
+# Back to back: their spin windows should nearly coincide. Every time
+# below is relative to t0, just before the first unpause.
+t0=$(ns)
+unpause_a=$(save xenrs-share-a-unpause xl unpause xenrs-share-a)
+unpause_b=$(save xenrs-share-b-unpause xl unpause xenrs-share-b)
+t1=$(ns)
+save xl-vcpu-list-share xl vcpu-list >/dev/null
+seen=$(wait_all '^cpu-share:' "$spin_limit" xenrs-share-a xenrs-share-b)
+set -- $seen
+since() { case "$1" in *[!0-9]*) echo "$1" ;; *) echo $(($1 - t0)) ;; esac; }
+wait_a=found wait_b=found
+case "$1" in *[!0-9]*) wait_a=$1 ;; esac
+case "$2" in *[!0-9]*) wait_b=$2 ;; esac
+result share-a-unpause-status="$unpause_a" share-b-unpause-status="$unpause_b" \
+    share-unpause-ns=$((t1 - t0))
+result share-a-wait="$wait_a" share-b-wait="$wait_b" \
+    share-a-seen-ns="$(since "$1")" share-b-seen-ns="$(since "$2")"
+# They power themselves off (on_poweroff=destroy).
+wait_gone xenrs-share-a 10 || destroy xenrs-share-a >/dev/null
+wait_gone xenrs-share-b 10 || destroy xenrs-share-b >/dev/null
+result share-residue="$(residue "$share_a_id" "$share_b_id")"
+
+step "h: CPU share: one spinning domU capped at $CAP_PERCENT%"
+status=$(save xenrs-capped-create timeout 60 xl create -p /tmp/xenrs-capped.cfg)
+capped_id=$(domid_of xenrs-capped)
+cap_status=$(save xenrs-capped-cap xl sched-credit2 -d xenrs-capped -c "$CAP_PERCENT")
+save xenrs-capped-sched xl sched-credit2 -d xenrs-capped >/dev/null
+cap=$(awk '$1 == "xenrs-capped" { print $4 }' "$OUT/xenrs-capped-sched")
+t0=$(ns)
+unpause=$(save xenrs-capped-unpause xl unpause xenrs-capped)
+seen=$(wait_all '^cpu-share:' "$spin_limit" xenrs-capped)
+wait=found
+case "$seen" in *[!0-9]*) wait=$seen ;; esac
+result capped-create-status="$status" capped-cap-status="$cap_status" capped-cap="${cap:-none}"
+result capped-unpause-status="$unpause" capped-wait="$wait" capped-seen-ns="$(since "$seen")"
+wait_gone xenrs-capped 10 || destroy xenrs-capped >/dev/null
+result capped-residue="$(residue "$capped_id")"
+
+# ---- i: the smallest memory our kernel boots in ------------------------------------
+i_start=$(ns)
+min_ok=none max_failed=none
+for mib in $MIN_MEMORY_STEPS; do
+    name=xenrs-mem$mib
+    step "i: $name: memory = maxmem = $mib MiB"
+    t0=$(ns)
+    status=$(save "$name-create" timeout 60 xl create "/tmp/$name.cfg")
+    t1=$(ns)
+    id=$(domid_of "$name")
+    # A failed create names the domain it tore down: check that one too.
+    [ "$id" = none ] &&
+        id=$(sed -n 's/.*Domain \([0-9][0-9]*\):.*/\1/p' "$OUT/$name-create" | head -n 1)
+    if [ "$status" = 0 ]; then
+        outcome=$(wait_ready "$name" 8)
+    else
+        outcome=create-failed
+    fi
+    t2=$(ns)
+    if xl domid "$name" >/dev/null 2>&1; then
+        gone=$(destroy "$name")
+    else
+        gone=not-running
+    fi
+    t3=$(ns)
+    result "mem$mib-create-status=$status" "mem$mib-outcome=$outcome" \
+        "mem$mib-destroy-status=$gone" "mem$mib-residue=$(residue "${id:-none}")"
+    result "mem$mib-create-ns=$((t1 - t0))" "mem$mib-outcome-ns=$((t2 - t1))" \
+        "mem$mib-destroy-ns=$((t3 - t2))" "mem$mib-residue-ns=$(($(ns) - t3))"
+    if [ "$outcome" = ready ]; then
+        min_ok=$mib
+    elif [ "$max_failed" = none ]; then
+        max_failed=$mib
+    fi
+done
+result xenrs-min-memory-mib="$min_ok" xenrs-min-memory-failed-mib="$max_failed"
+result cpu-share-step-ns=$((i_start - h_start)) min-memory-step-ns=$(($(ns) - i_start))
+
 # ---- the record, printed while Xen is quiet ---------------------------------------
 step "done"
 save xl-list-final xl list >/dev/null
@@ -259,10 +458,14 @@ for file in "$OUT"/*; do
     name=${file##*/}
     [ "$name" = results ] || dump "$name" "$file"
 done
-for name in linux1 xenrs4 xenrs1 xenrs2 xenrs3; do
+for name in linux1 xenrs4 xenrs1 xenrs2 xenrs3 xenrs-share-a xenrs-share-b xenrs-capped; do
     dump "guest-$name.log" "$LOGS/guest-$name.log"
     # xl's own log of the domain: how and why it ended.
     dump "xl-$name.log" "/var/log/xen/xl-$name.log"
+done
+for mib in $MIN_MEMORY_STEPS; do
+    dump "guest-xenrs-mem$mib.log" "$LOGS/guest-xenrs-mem$mib.log"
+    dump "xl-xenrs-mem$mib.log" "/var/log/xen/xl-xenrs-mem$mib.log"
 done
 dump results "$OUT/results"
 exit 0

@@ -710,6 +710,13 @@ pub fn reclaim_boot_padding(boot: &BootInfo) -> Result<core::ops::Range<u64>, Ma
     let start = boot.bootstrap_tables_end_pfn() + 1;
     let end = boot.bootstrap_mapped_end_pfn().min(boot.nr_pages);
     let mut mmu = MMU.lock();
+    // Runs before the physmap exists: tables are read through the boot
+    // mapping, which covers all of them.
+    mmu.bootstrap_mapped_end_pfn = boot.bootstrap_mapped_end_pfn();
+    mmu.l4 = {
+        let l4_pfn = Pfn((boot.pt_base - VIRT_BASE) / 4096);
+        pfn_to_mfn(l4_pfn).expect("the bootstrap L4 is populated")
+    };
     let mut first_unmapped = end;
     for pfn in start..end {
         let va = VIRT_BASE + pfn * 4096;

@@ -51,6 +51,11 @@ pub fn attach_ring(
     Ok(())
 }
 
+/// True once output goes to the PV console ring.
+pub fn ring_attached() -> bool {
+    RING.lock().is_some()
+}
+
 /// Reads console input (keyboard bytes from `xl console`), if any.
 pub fn read_input(out: &mut [u8]) -> usize {
     let mut guard = RING.lock();
