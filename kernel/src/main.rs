@@ -19,6 +19,7 @@ mod bench;
 mod domu;
 mod events;
 mod grant;
+mod initrd;
 mod mm;
 mod selftest;
 mod shutdown;
@@ -144,6 +145,7 @@ extern "C" fn kernel_main(start_info: *const StartInfo) -> ! {
     if failed {
         shutdown::crash("self-checks failed");
     }
+    initrd::run_init(&boot, boot.command_line(), &options);
     if let Some(secs) = options.spin_secs {
         spin_and_report(secs);
     }

@@ -23,7 +23,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use spin::Mutex;
-use xen_abi::Pfn;
 
 use crate::arch::x86_64::traps::{vector_name, TrapFrame};
 use crate::mm::paging::{UserTables, MMU, USER_END, USER_START};
@@ -44,11 +43,6 @@ pub const LOAD_ADDRESS: u64 = 0x40_0000;
 pub const STACK_TOP: u64 = 0x7fff_0000;
 const KERNEL_STACK_BYTES: usize = 32 * 1024;
 
-/// Linux x86_64 numbers of the calls handled here.
-const SYS_WRITE: u64 = 1;
-const SYS_GETPID: u64 = 39;
-const SYS_EXIT: u64 = 60;
-const SYS_EXIT_GROUP: u64 = 231;
 /// Not Linux: a test hook that overwrites every SSE register in the
 /// kernel, so the self-check can prove user FPU state is preserved.
 const SYS_TEST_CLOBBER_SSE: u64 = 1000;
@@ -72,60 +66,180 @@ extern "C" {
     fn resume_kernel(saved_rsp: u64) -> !;
 }
 
+/// Builds a user address space page by page.
+struct Loader {
+    tables: UserTables,
+}
+
+impl Loader {
+    fn new() -> Result<Loader, String> {
+        let tables = MMU
+            .lock()
+            .create_user_tables()
+            .map_err(|e| format!("page tables: {e}"))?;
+        Ok(Loader { tables })
+    }
+
+    /// Maps a fresh zeroed page at `va`, after `fill` wrote into it.
+    fn page(
+        &mut self,
+        va: u64,
+        writable: bool,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<(), String> {
+        let pfn = frames::allocate().map_err(|e| format!("out of memory at {va:#x}: {e}"))?;
+        // SAFETY: the frame was just allocated: nothing else refers to it,
+        // and the physmap maps it writable at this address.
+        let bytes =
+            unsafe { core::slice::from_raw_parts_mut(physmap_address(pfn) as *mut u8, 4096) };
+        bytes.fill(0);
+        fill(bytes);
+        let mfn = pfn_to_mfn(pfn).expect("populated");
+        MMU.lock()
+            .map_user(&self.tables, va, mfn, writable)
+            .map_err(|e| {
+                let _ = frames::free(pfn);
+                format!("mapping {va:#x}: {e}")
+            })
+    }
+
+    fn finish(self) -> Result<UserTables, String> {
+        match MMU.lock().commit() {
+            Ok(()) => Ok(self.tables),
+            Err(error) => {
+                let _ = MMU.lock().destroy_user_tables(self.tables);
+                Err(format!("commit: {error}"))
+            }
+        }
+    }
+
+    fn abandon(self) {
+        let mut mmu = MMU.lock();
+        let _ = mmu.commit();
+        let _ = mmu.destroy_user_tables(self.tables);
+    }
+}
+
 /// Runs position-independent machine code `code` at [`LOAD_ADDRESS`] in a
 /// fresh address space with one stack page; returns how it ended and what
 /// it wrote.
 pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
-    let pages = code.len().div_ceil(4096).max(1);
-    let mut owned: Vec<Pfn> = Vec::new();
-    let result = (|| {
-        let tables = MMU
-            .lock()
-            .create_user_tables()
-            .map_err(|e| format!("tables: {e}"))?;
-        let mut mmu = MMU.lock();
-        for page in 0..pages {
-            let pfn = frames::allocate().map_err(|e| format!("frame: {e}"))?;
-            owned.push(pfn);
-            let chunk = &code[page * 4096..code.len().min((page + 1) * 4096)];
-            let target = physmap_address(pfn);
-            // SAFETY: the frame was just allocated and is mapped writable in
-            // the physmap; nothing else refers to it yet.
-            unsafe {
-                core::ptr::write_bytes(target as *mut u8, 0, 4096);
-                core::ptr::copy_nonoverlapping(chunk.as_ptr(), target as *mut u8, chunk.len());
-            }
-            let mfn = pfn_to_mfn(pfn).expect("populated");
-            mmu.map_user(&tables, LOAD_ADDRESS + page as u64 * 4096, mfn, false)
-                .map_err(|e| format!("map code: {e}"))?;
+    let mut loader = Loader::new()?;
+    let loaded = (|| {
+        for (page, chunk) in code.chunks(4096).enumerate() {
+            loader.page(LOAD_ADDRESS + page as u64 * 4096, false, |bytes| {
+                bytes[..chunk.len()].copy_from_slice(chunk)
+            })?;
         }
-        let stack = frames::allocate().map_err(|e| format!("frame: {e}"))?;
-        owned.push(stack);
-        // SAFETY: as above.
-        unsafe { core::ptr::write_bytes(physmap_address(stack) as *mut u8, 0, 4096) };
-        mmu.map_user(
-            &tables,
-            STACK_TOP - 4096,
-            pfn_to_mfn(stack).expect("populated"),
-            true,
-        )
-        .map_err(|e| format!("map stack: {e}"))?;
-        mmu.commit().map_err(|e| format!("commit: {e}"))?;
-        drop(mmu);
-        Ok(tables)
+        loader.page(STACK_TOP - 4096, true, |_| {})
     })();
-    let tables = match result {
-        Ok(tables) => tables,
-        Err(error) => {
-            for pfn in owned {
-                let _ = frames::free(pfn);
-            }
-            return Err(error);
-        }
-    };
-    // The program's pages now belong to its tables and are freed with them.
-    drop(owned);
+    if let Err(error) = loaded {
+        loader.abandon();
+        return Err(error);
+    }
+    *PROCESS.lock() = ProcessState::new(LOAD_ADDRESS + 0x10_0000);
+    run(loader.finish()?, LOAD_ADDRESS, STACK_TOP)
+}
 
+/// Pages of stack a new program gets (the rest of its stack faults).
+const STACK_PAGES: u64 = 32;
+/// Where anonymous mmap()s are placed, growing upwards.
+const MMAP_BASE: u64 = 0x10_0000_0000;
+
+/// Loads the static ELF executable `file` with `argv` and `envp` and runs
+/// it to completion (one process: there is no fork yet).
+pub fn run_elf(
+    file: &[u8],
+    path: &str,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<(UserExit, Vec<u8>), String> {
+    use kernel_core::elf;
+    let plan = elf::plan_load(file, &elf::Limits::default()).map_err(|e| format!("{path}: {e}"))?;
+    let mut loader = Loader::new()?;
+    let random = {
+        let seed = crate::arch::x86_64::cpu::rdtsc();
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&seed.to_le_bytes());
+        bytes[8..].copy_from_slice(
+            &seed
+                .rotate_left(29)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .to_le_bytes(),
+        );
+        bytes
+    };
+    let auxv = plan.auxv(elf::Credentials::default(), 0);
+    let spec = elf::StackSpec {
+        argv,
+        envp,
+        execfn: path.as_bytes(),
+        platform: b"x86_64",
+        random,
+        auxv: &auxv,
+    };
+    let stack = elf::build_initial_stack(STACK_TOP, &spec, STACK_PAGES * 4096 / 4)
+        .map_err(|e| format!("{path}: initial stack: {e}"))?;
+    let loaded = (|| {
+        for page in &plan.pages {
+            let writable = page.prot & linux_abi::mman::PROT_WRITE != 0;
+            loader.page(page.vaddr, writable, |bytes| {
+                for copy in plan.copies_for(page) {
+                    let from = copy.file_offset as usize;
+                    let to = copy.page_offset as usize;
+                    let len = copy.len as usize;
+                    bytes[to..to + len].copy_from_slice(&file[from..from + len]);
+                }
+            })?;
+        }
+        let stack_base = stack.rsp & !0xfff;
+        for page in 0..STACK_PAGES {
+            let va = STACK_TOP - (page + 1) * 4096;
+            loader.page(va, true, |bytes| {
+                if va + 4096 > stack_base {
+                    for (i, byte) in bytes.iter_mut().enumerate() {
+                        let address = va + i as u64;
+                        if address >= stack.rsp && address < STACK_TOP {
+                            *byte = stack.bytes[(address - stack.rsp) as usize];
+                        }
+                    }
+                }
+            })?;
+        }
+        Ok::<(), String>(())
+    })();
+    if let Err(error) = loaded {
+        loader.abandon();
+        return Err(error);
+    }
+    *PROCESS.lock() = ProcessState::new(plan.brk_start);
+    run(loader.finish()?, plan.entry, stack.rsp)
+}
+
+/// Per-program state the system calls keep.
+struct ProcessState {
+    brk_start: u64,
+    brk: u64,
+    mmap_next: u64,
+    fs_base: u64,
+}
+
+impl ProcessState {
+    const fn new(brk_start: u64) -> ProcessState {
+        ProcessState {
+            brk_start,
+            brk: brk_start,
+            mmap_next: MMAP_BASE,
+            fs_base: 0,
+        }
+    }
+}
+
+static PROCESS: Mutex<ProcessState> = Mutex::new(ProcessState::new(0));
+
+/// Enters the program whose tables are `tables` at `entry` with stack
+/// pointer `rsp`; returns when it ends.
+fn run(tables: UserTables, entry: u64, rsp: u64) -> Result<(UserExit, Vec<u8>), String> {
     let fpu_area = FpuArea::new();
     let kernel_stack: Box<[u64]> = alloc::vec![0u64; KERNEL_STACK_BYTES / 8].into_boxed_slice();
     let top = (kernel_stack.as_ptr() as u64 + KERNEL_STACK_BYTES as u64) & !15;
@@ -148,11 +262,11 @@ pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
         rax: 0,
         vector: 0,
         error_code: 0,
-        rip: LOAD_ADDRESS,
+        rip: entry,
         cs: xen_abi::arch::FLAT_USER_CS64 as u64,
         // IF set: events are delivered while user code runs.
         rflags: 0x202,
-        rsp: STACK_TOP,
+        rsp,
         ss: xen_abi::arch::FLAT_USER_SS64 as u64,
     };
     // SAFETY: frame_address lies inside kernel_stack (its top 176 bytes),
@@ -228,65 +342,278 @@ fn finish(exit: UserExit) -> ! {
     unsafe { resume_kernel(SAVED_KERNEL_RSP.load(Ordering::SeqCst)) }
 }
 
+/// Checks every page of `[address, address + len)` is a mapped user page
+/// of the running program (writable too, if `write`).
+fn check_user_range(address: u64, len: u64, write: bool) -> Result<(), i64> {
+    let end = address.checked_add(len).ok_or(EFAULT)?;
+    if address < USER_START || end > USER_END || len > 1 << 24 {
+        return Err(EFAULT);
+    }
+    let space = SPACE.lock();
+    let space = space.as_ref().ok_or(EFAULT)?;
+    let mut mmu = MMU.lock();
+    let mut page = address & !0xfff;
+    while page < end {
+        let pte = mmu.translate_user(space, page).ok_or(EFAULT)?;
+        if write && pte & 2 == 0 {
+            return Err(EFAULT);
+        }
+        page += 4096;
+    }
+    Ok(())
+}
+
 /// Copies `len` bytes from user address `address` after checking every
 /// page is a mapped user page of the running program.
 fn copy_from_user(address: u64, len: u64) -> Result<Vec<u8>, i64> {
-    let end = address.checked_add(len).ok_or(EFAULT)?;
-    if address < USER_START || end > USER_END || len > 1 << 20 {
-        return Err(EFAULT);
-    }
-    {
-        let space = SPACE.lock();
-        let space = space.as_ref().ok_or(EFAULT)?;
-        let mut mmu = MMU.lock();
-        let mut page = address & !0xfff;
-        while page < end {
-            mmu.translate_user(space, page).ok_or(EFAULT)?;
-            page += 4096;
-        }
-    }
+    check_user_range(address, len, false)?;
     let mut bytes = Vec::with_capacity(len as usize);
     for offset in 0..len {
-        // Every page of [address, end) was just checked to be a mapped user
-        // page of the loaded address space, which the kernel-mode L4 maps;
-        // the program is not running, so it cannot change under us.
-        // SAFETY: mapped, readable and stable (above); byte reads need no
-        // alignment.
+        // Every page of the range was just checked to be a mapped user page
+        // of the loaded address space, which the kernel-mode L4 maps; the
+        // program is not running, so it cannot change under us.
+        // SAFETY: mapped, readable and stable (above); bytes need no alignment.
         bytes.push(unsafe { core::ptr::read_volatile((address + offset) as *const u8) });
     }
     Ok(bytes)
 }
 
-/// Handles a `syscall` from user mode (vector 258).
-pub fn syscall(frame: &mut TrapFrame) {
-    let result: i64 = match frame.rax {
-        SYS_WRITE => match frame.rdi {
-            1 | 2 => match copy_from_user(frame.rsi, frame.rdx) {
-                Ok(bytes) => {
-                    crate::kprint!("{}", String::from_utf8_lossy(&bytes));
-                    OUTPUT.lock().extend_from_slice(&bytes);
-                    bytes.len() as i64
-                }
-                Err(errno) => -errno,
-            },
-            _ => -EBADF,
-        },
-        SYS_GETPID => 1,
-        SYS_TEST_CLOBBER_SSE => {
-            crate::arch::x86_64::test_programs::clobber_sse();
-            0
+/// Copies `bytes` to user address `address` after checking every page is
+/// a mapped, writable user page of the running program.
+fn copy_to_user(address: u64, bytes: &[u8]) -> Result<(), i64> {
+    check_user_range(address, bytes.len() as u64, true)?;
+    for (offset, byte) in bytes.iter().enumerate() {
+        // As in copy_from_user, and the pages are writable user pages, so
+        // nothing of the kernel's can be overwritten.
+        // SAFETY: mapped, writable, user-owned (above).
+        unsafe { core::ptr::write_volatile((address + offset as u64) as *mut u8, *byte) };
+    }
+    Ok(())
+}
+
+const ENOMEM: i64 = 12;
+const EINVAL: i64 = 22;
+const ENOTTY: i64 = 25;
+
+fn write_output(bytes: &[u8]) {
+    crate::kprint!("{}", String::from_utf8_lossy(bytes));
+    OUTPUT.lock().extend_from_slice(bytes);
+}
+
+/// Maps zeroed, writable user pages over `[start, end)` (page-aligned).
+fn map_zero_pages(start: u64, end: u64) -> Result<(), i64> {
+    let space = SPACE.lock();
+    let space = space.as_ref().ok_or(EFAULT)?;
+    let mut mmu = MMU.lock();
+    let mut va = start;
+    while va < end {
+        let pfn = frames::allocate().map_err(|_| ENOMEM)?;
+        // SAFETY: freshly allocated frame, mapped writable in the physmap.
+        unsafe { core::ptr::write_bytes(physmap_address(pfn) as *mut u8, 0, 4096) };
+        if let Err(error) = mmu.map_user(space, va, pfn_to_mfn(pfn).expect("populated"), true) {
+            let _ = frames::free(pfn);
+            log::warn!("user: mapping {va:#x}: {error}");
+            return Err(ENOMEM);
         }
-        SYS_EXIT | SYS_EXIT_GROUP => finish(UserExit::Exited(frame.rdi as i32)),
-        number => {
+        va += 4096;
+    }
+    // One commit for the whole range: one hypercall for many pages.
+    mmu.commit().map_err(|_| ENOMEM)
+}
+
+/// Handles a `syscall` from user mode (vector 258): number in rax,
+/// arguments in rdi, rsi, rdx, r10, r8, r9 (Linux x86_64 ABI).
+pub fn syscall(frame: &mut TrapFrame) {
+    use linux_abi::syscall::Sysno;
+    let (a0, a1, a2, a3) = (frame.rdi, frame.rsi, frame.rdx, frame.r10);
+    let result: Result<u64, i64> = match Sysno::from_raw(frame.rax) {
+        Some(Sysno::Write) => match a0 {
+            1 | 2 => copy_from_user(a1, a2).map(|bytes| {
+                write_output(&bytes);
+                bytes.len() as u64
+            }),
+            _ => Err(EBADF),
+        },
+        Some(Sysno::Writev) => match a0 {
+            1 | 2 => (|| {
+                let iov = copy_from_user(a1, a2.min(1024) * 16)?;
+                let mut total = 0;
+                for entry in iov.chunks_exact(16) {
+                    let base = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
+                    let len = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+                    let bytes = copy_from_user(base, len)?;
+                    write_output(&bytes);
+                    total += len;
+                }
+                Ok(total)
+            })(),
+            _ => Err(EBADF),
+        },
+        Some(Sysno::Read) => match a0 {
+            // No console input for programs yet: end of file.
+            0 => Ok(0),
+            _ => Err(EBADF),
+        },
+        Some(Sysno::Getpid | Sysno::Gettid) => Ok(1),
+        Some(Sysno::Getppid) => Ok(0),
+        Some(Sysno::Getuid | Sysno::Geteuid | Sysno::Getgid | Sysno::Getegid) => Ok(0),
+        Some(Sysno::SetTidAddress) => Ok(1),
+        Some(Sysno::SetRobustList) => Ok(0),
+        Some(Sysno::RtSigaction | Sysno::RtSigprocmask) => Ok(0),
+        Some(Sysno::Ioctl) => Err(ENOTTY),
+        // There is one directory a program can be in so far: the root.
+        Some(Sysno::Getcwd) => copy_to_user(a0, b"/\0").map(|()| 2),
+        // Restartable sequences are optional; glibc copes with ENOSYS.
+        Some(Sysno::Rseq) => Err(ENOSYS),
+        Some(Sysno::Prlimit64) => {
+            // Report (and ignore changes to) limits: 8 MiB stack, the rest
+            // unlimited, as a fresh Linux shell would see them.
+            let resource = a1;
+            let (current, maximum) = if resource == 3 {
+                (8 << 20, u64::MAX)
+            } else {
+                (u64::MAX, u64::MAX)
+            };
+            if a3 != 0 {
+                let mut bytes = [0u8; 16];
+                bytes[..8].copy_from_slice(&current.to_le_bytes());
+                bytes[8..].copy_from_slice(&maximum.to_le_bytes());
+                copy_to_user(a3, &bytes).map(|()| 0)
+            } else {
+                Ok(0)
+            }
+        }
+        Some(Sysno::Brk) => {
+            let mut process = PROCESS.lock();
+            let (start, current) = (process.brk_start, process.brk);
+            if a0 == 0 || a0 < start || a0 > start + (1 << 30) {
+                Ok(current)
+            } else {
+                let (from, to) = ((current + 0xfff) & !0xfff, (a0 + 0xfff) & !0xfff);
+                let grown = if to > from {
+                    map_zero_pages(from, to)
+                } else {
+                    Ok(())
+                };
+                match grown {
+                    Ok(()) => {
+                        process.brk = a0.max(current);
+                        Ok(process.brk)
+                    }
+                    Err(_) => Ok(current),
+                }
+            }
+        }
+        Some(Sysno::Mmap) => {
+            let (len, prot, flags, fd) = (a1, a2, a3, frame.r8 as i64);
+            let anonymous = flags & linux_abi::mman::MAP_ANONYMOUS as u64 != 0;
+            if !anonymous || a0 != 0 && flags & linux_abi::mman::MAP_FIXED as u64 != 0 {
+                // File mappings and fixed placement come with the VFS and
+                // processes; fd is -1 for anonymous maps and otherwise unused.
+                let _ = fd;
+                Err(ENOSYS)
+            } else if len == 0 || len > 1 << 30 {
+                Err(EINVAL)
+            } else {
+                let _ = prot;
+                let size = (len + 0xfff) & !0xfff;
+                let start = {
+                    let mut process = PROCESS.lock();
+                    let start = process.mmap_next;
+                    process.mmap_next += size + 4096; // a guard gap
+                    start
+                };
+                map_zero_pages(start, start + size).map(|()| start)
+            }
+        }
+        Some(Sysno::Munmap | Sysno::Mprotect | Sysno::Madvise) => Ok(0),
+        Some(Sysno::ArchPrctl) => match a0 {
+            // ARCH_SET_FS
+            0x1002 => {
+                PROCESS.lock().fs_base = a1;
+                hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, a1)
+                    .map(|_| 0)
+                    .map_err(|_| EINVAL)
+            }
+            // ARCH_GET_FS
+            0x1003 => {
+                let base = PROCESS.lock().fs_base;
+                copy_to_user(a1, &base.to_le_bytes()).map(|()| 0)
+            }
+            _ => Err(EINVAL),
+        },
+        Some(Sysno::Uname) => {
+            use linux_abi::utsname::{field, Utsname};
+            let name = Utsname {
+                sysname: field("Linux"),
+                nodename: field("xenrs"),
+                // glibc's static start-up refuses kernels older than 3.2.
+                release: field("6.1.0-xenrs"),
+                version: field(concat!("#1 xenrs ", env!("CARGO_PKG_VERSION"))),
+                machine: field("x86_64"),
+                domainname: field("(none)"),
+            };
+            copy_to_user(a0, &name.to_bytes()).map(|()| 0)
+        }
+        Some(Sysno::ClockGettime) => {
+            let ns = match a0 {
+                0 => {
+                    let wall = crate::time::wallclock();
+                    wall.secs * 1_000_000_000 + wall.nanos as u64
+                }
+                1 | 4 | 7 => crate::time::system_time_ns(),
+                2 | 3 => crate::time::virtual_ns(),
+                _ => return frame_result(frame, Err(EINVAL)),
+            };
+            let value = linux_abi::time::Timespec {
+                tv_sec: (ns / 1_000_000_000) as i64,
+                tv_nsec: (ns % 1_000_000_000) as i64,
+            };
+            copy_to_user(a1, &value.to_bytes()).map(|()| 0)
+        }
+        Some(Sysno::Nanosleep) => copy_from_user(a0, 16).map(|bytes| {
+            let secs = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+            let nanos = u64::from_le_bytes(bytes[8..].try_into().expect("8 bytes"));
+            crate::time::sleep_ns(secs.min(1 << 20) * 1_000_000_000 + nanos.min(999_999_999));
+            0
+        }),
+        Some(Sysno::Getrandom) => {
+            // Not cryptographic: a TSC-seeded generator, enough for hash
+            // seeds and stack canaries in tests.
+            let mut state = crate::arch::x86_64::cpu::rdtsc() | 1;
+            let bytes: Vec<u8> = (0..a1.min(4096))
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            copy_to_user(a0, &bytes).map(|()| bytes.len() as u64)
+        }
+        Some(Sysno::Exit | Sysno::ExitGroup) => finish(UserExit::Exited(a0 as i32)),
+        _ if frame.rax == SYS_TEST_CLOBBER_SSE => {
+            crate::arch::x86_64::test_programs::clobber_sse();
+            Ok(0)
+        }
+        _ => {
+            let number = frame.rax;
             let mut reported = UNKNOWN_REPORTED.lock();
             if !reported.contains(&number) {
                 reported.push(number);
                 log::warn!("unknown system call {number}; returning ENOSYS");
             }
-            -ENOSYS
+            Err(ENOSYS)
         }
     };
-    frame.rax = result as u64;
+    frame_result(frame, result);
+}
+
+fn frame_result(frame: &mut TrapFrame, result: Result<u64, i64>) {
+    frame.rax = match result {
+        Ok(value) => value,
+        Err(errno) => (-errno) as u64,
+    };
 }
 
 /// Handles an exception from user mode: the program ends.

@@ -57,6 +57,11 @@ pub struct Options {
     /// `spin=<seconds>`: after booting, burn the CPU for this long and
     /// report how much of it the VCPU really got (virtual vs real time).
     pub spin_secs: Option<u64>,
+    /// `init=<path>`: the program to start from the initrd (default
+    /// `/init`), as a byte range of the command line.
+    pub init_path: Option<(usize, usize)>,
+    /// Byte offset of the words after `--`: the init program's arguments.
+    pub init_args_offset: Option<usize>,
 }
 
 impl Default for Options {
@@ -69,6 +74,8 @@ impl Default for Options {
             crash: None,
             log_level: LogLevel::Info,
             spin_secs: None,
+            init_path: None,
+            init_args_offset: None,
         }
     }
 }
@@ -120,6 +127,12 @@ impl fmt::Display for Diagnostic<'_> {
 pub fn parse<'a>(cmdline: &'a str, mut report: impl FnMut(Diagnostic<'a>)) -> Options {
     let mut options = Options::default();
     for word in cmdline.split_ascii_whitespace() {
+        let offset = word.as_ptr() as usize - cmdline.as_ptr() as usize;
+        if word == "--" {
+            // Everything after `--` belongs to init.
+            options.init_args_offset = Some(offset + 2);
+            break;
+        }
         if !word.bytes().all(|b| b.is_ascii_graphic()) {
             report(Diagnostic::Malformed(word));
             continue;
@@ -155,6 +168,21 @@ pub fn parse<'a>(cmdline: &'a str, mut report: impl FnMut(Diagnostic<'a>)) -> Op
                 None => report(Diagnostic::WrongForm {
                     name,
                     expected: "hostclock=<unix seconds>",
+                }),
+            },
+            "init" => match value {
+                Some(path) if path.starts_with('/') => {
+                    let start = offset + name.len() + 1;
+                    options.init_path = Some((start, start + path.len()));
+                }
+                Some(value) => report(Diagnostic::BadValue {
+                    name,
+                    value,
+                    expected: "an absolute path",
+                }),
+                None => report(Diagnostic::WrongForm {
+                    name,
+                    expected: "init=<path>",
                 }),
             },
             "spin" => match value.map(|v| (v, v.parse::<u64>())) {
@@ -293,6 +321,22 @@ mod tests {
                 "option 'crash' has bad value 'boom' (expected pagefault, panic or divide); ignored",
             ]
         );
+    }
+
+    #[test]
+    fn init_path_and_arguments_after_double_dash() {
+        let line = "selftest init=/bin/busybox -- echo hi --not-ours";
+        let (options, diagnostics) = parse_collect(line);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let (start, end) = options.init_path.unwrap();
+        assert_eq!(&line[start..end], "/bin/busybox");
+        assert_eq!(
+            line[options.init_args_offset.unwrap()..].trim(),
+            "echo hi --not-ours"
+        );
+        let (options, diagnostics) = parse_collect("init=relative");
+        assert_eq!(options.init_path, None);
+        assert_eq!(diagnostics.len(), 1);
     }
 
     #[test]

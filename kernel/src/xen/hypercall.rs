@@ -702,3 +702,12 @@ pub unsafe fn stack_switch(ss: u16, rsp: u64) -> XenResult {
     // SAFETY: no argument memory; the stack's validity is the caller's contract.
     check(unsafe { call(nr::STACK_SWITCH, [ss as u64, rsp, 0, 0, 0]) })
 }
+
+// ---- set_segment_base (arch-x86/xen-x86_64.h) -------------------------------------
+
+/// Sets the FS base (SEGBASE_FS) or a GS base; `wrmsr` is privileged.
+pub fn set_segment_base(which: u32, base: u64) -> XenResult {
+    // SAFETY: no argument memory; the base only affects user-mode (and
+    // %fs-relative) accesses, which the kernel does not make.
+    check(unsafe { call(nr::SET_SEGMENT_BASE, [which as u64, base, 0, 0, 0]) })
+}
