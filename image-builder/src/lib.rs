@@ -34,6 +34,7 @@ pub mod cpio;
 pub mod domu_flow;
 mod error;
 pub mod host;
+pub mod initrd;
 pub mod kernel;
 pub mod linux_dom0;
 pub mod outcome;

@@ -1,0 +1,225 @@
+//! `xenrs-bench`'s plan and output: which microbenchmarks, how many
+//! iterations, and the `bench <name> key=value ...` lines.
+//!
+//! The lines have the same shape as the kernel's own benchmark lines, so
+//! `image_builder::BenchLine` parses both. Every time is nanoseconds from
+//! `CLOCK_MONOTONIC` (`_ns` keys); `cpu_ns` is the benchmark process's own
+//! `CLOCK_PROCESS_CPUTIME_ID` over the same interval (children excluded).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::cli::UsageError;
+
+/// One microbenchmark, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Benchmark {
+    /// `fork`, child `exit_group(0)`, parent `wait4`: lmbench `lat_proc fork`.
+    ForkExitWait,
+    /// `fork`, child `execve` of a static hello: lmbench `lat_proc exec`.
+    ForkExecHello,
+    /// `fork`, child `execve("/bin/sh", ["sh", "-c", "true"])`: lmbench
+    /// `lat_proc shell`.
+    ShellTrue,
+    /// Touch each page of a fresh anonymous mapping once: the first-touch
+    /// page-fault cost (lmbench `lat_pagefault`, anonymous memory).
+    PageFault,
+    /// `mmap` 64 MiB anonymous, touch every page, `munmap`.
+    Mmap64Mib,
+    /// Two processes pass a byte back and forth over two pipes: lmbench
+    /// `lat_ctx`-style context-switch latency.
+    PipePingPong,
+}
+
+impl Benchmark {
+    /// Every benchmark, in run order.
+    pub const ALL: [Benchmark; 6] = [
+        Benchmark::ForkExitWait,
+        Benchmark::ForkExecHello,
+        Benchmark::ShellTrue,
+        Benchmark::PageFault,
+        Benchmark::Mmap64Mib,
+        Benchmark::PipePingPong,
+    ];
+
+    /// The name printed after `bench`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Benchmark::ForkExitWait => "fork-exit-wait",
+            Benchmark::ForkExecHello => "fork-execve-hello",
+            Benchmark::ShellTrue => "sh-c-true",
+            Benchmark::PageFault => "page-fault-first-touch",
+            Benchmark::Mmap64Mib => "mmap-touch-munmap-64mib",
+            Benchmark::PipePingPong => "pipe-ping-pong",
+        }
+    }
+
+    /// Iterations for a full run and for `--quick`.
+    pub fn iterations(self, quick: bool) -> u64 {
+        match (self, quick) {
+            (Benchmark::ForkExitWait, false) => 1000,
+            (Benchmark::ForkExitWait, true) => 20,
+            (Benchmark::ForkExecHello, false) => 200,
+            (Benchmark::ForkExecHello, true) => 5,
+            (Benchmark::ShellTrue, false) => 100,
+            (Benchmark::ShellTrue, true) => 3,
+            (Benchmark::PageFault, false) => 20,
+            (Benchmark::PageFault, true) => 2,
+            (Benchmark::Mmap64Mib, false) => 5,
+            (Benchmark::Mmap64Mib, true) => 1,
+            (Benchmark::PipePingPong, false) => 10_000,
+            (Benchmark::PipePingPong, true) => 200,
+        }
+    }
+}
+
+/// Pages per mapping in [`Benchmark::PageFault`].
+pub const PAGE_FAULT_PAGES: u64 = 1024;
+/// Bytes mapped by [`Benchmark::Mmap64Mib`].
+pub const MMAP_BENCH_BYTES: u64 = 64 << 20;
+
+/// `xenrs-bench`'s command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BenchOptions {
+    /// `--quick`: few iterations (host tests).
+    pub quick: bool,
+    /// `--only a,b`: run just these.
+    pub only: Vec<Benchmark>,
+    /// `--hello PATH`: the program `fork-execve-hello` runs.
+    pub hello: String,
+    /// `--sh PATH`: the shell `sh-c-true` runs.
+    pub shell: String,
+}
+
+impl BenchOptions {
+    /// The benchmarks to run, in order.
+    pub fn selected(&self) -> impl Iterator<Item = Benchmark> + '_ {
+        Benchmark::ALL
+            .into_iter()
+            .filter(|benchmark| self.only.is_empty() || self.only.contains(benchmark))
+    }
+}
+
+/// Parses `xenrs-bench [--quick] [--only a,b] [--hello PATH] [--sh PATH]`.
+pub fn parse_bench<'a>(
+    args: impl IntoIterator<Item = &'a str>,
+) -> Result<BenchOptions, UsageError> {
+    let mut options = BenchOptions {
+        quick: false,
+        only: Vec::new(),
+        hello: "/bin/hello".into(),
+        shell: "/bin/sh".into(),
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg {
+            "--quick" => options.quick = true,
+            "--only" => {
+                let list = args.next().ok_or(UsageError::MissingValue("only"))?;
+                for name in list.split(',') {
+                    let benchmark = Benchmark::ALL
+                        .into_iter()
+                        .find(|benchmark| benchmark.name() == name)
+                        .ok_or_else(|| UsageError::InvalidArgument {
+                            value: name.into(),
+                            expected: "benchmark name",
+                        })?;
+                    options.only.push(benchmark);
+                }
+            }
+            "--hello" => {
+                options.hello = args.next().ok_or(UsageError::MissingValue("hello"))?.into()
+            }
+            "--sh" => options.shell = args.next().ok_or(UsageError::MissingValue("sh"))?.into(),
+            other if other.starts_with("--") => {
+                return Err(UsageError::UnknownLongOption(other.into()))
+            }
+            other => return Err(UsageError::ExtraOperand(other.into())),
+        }
+    }
+    Ok(options)
+}
+
+/// `total / count`, 0 for no iterations.
+pub fn per_op(total: u64, count: u64) -> u64 {
+    total.checked_div(count).unwrap_or(0)
+}
+
+/// One result line: `bench <name> key=value ...`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BenchLine {
+    pub name: &'static str,
+    pub fields: Vec<(&'static str, u64)>,
+}
+
+impl BenchLine {
+    /// A line for `benchmark` with no fields yet.
+    pub fn new(benchmark: Benchmark) -> BenchLine {
+        BenchLine {
+            name: benchmark.name(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Adds `key=value`.
+    pub fn field(mut self, key: &'static str, value: u64) -> BenchLine {
+        self.fields.push((key, value));
+        self
+    }
+
+    /// The standard timing fields: `iterations`, `elapsed_ns`,
+    /// `ns_per_op`, `cpu_ns`.
+    pub fn timing(self, iterations: u64, elapsed_ns: u64, cpu_ns: u64) -> BenchLine {
+        self.field("iterations", iterations)
+            .field("elapsed_ns", elapsed_ns)
+            .field("ns_per_op", per_op(elapsed_ns, iterations))
+            .field("cpu_ns", cpu_ns)
+    }
+}
+
+impl fmt::Display for BenchLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bench {}", self.name)?;
+        for (key, value) in &self.fields {
+            write!(f, " {key}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::format;
+
+    #[test]
+    fn lines_have_the_kernels_shape() {
+        let line = BenchLine::new(Benchmark::ForkExitWait)
+            .timing(4, 1000, 300)
+            .field("extra", 7);
+        assert_eq!(
+            format!("{line}"),
+            "bench fork-exit-wait iterations=4 elapsed_ns=1000 ns_per_op=250 cpu_ns=300 extra=7"
+        );
+        assert_eq!(per_op(10, 0), 0);
+    }
+
+    #[test]
+    fn options_select_benchmarks() {
+        let options = parse_bench(["--quick", "--only", "pipe-ping-pong,fork-exit-wait"]).unwrap();
+        assert!(options.quick);
+        let selected: Vec<Benchmark> = options.selected().collect();
+        // Run order, not command-line order.
+        assert_eq!(selected, [Benchmark::ForkExitWait, Benchmark::PipePingPong]);
+        let all = parse_bench(["--hello", "/h", "--sh", "/s"]).unwrap();
+        assert_eq!(all.selected().count(), Benchmark::ALL.len());
+        assert_eq!((all.hello.as_str(), all.shell.as_str()), ("/h", "/s"));
+        assert!(parse_bench(["--only", "nope"]).is_err());
+        assert!(parse_bench(["--fast"]).is_err());
+        assert!(parse_bench(["x"]).is_err());
+        for benchmark in Benchmark::ALL {
+            assert!(benchmark.iterations(true) < benchmark.iterations(false));
+        }
+    }
+}
