@@ -162,20 +162,26 @@ pub fn kernel_cmdline_for(config: &BootConfig, host_unix_seconds: &str) -> Strin
     }
 }
 
-/// The kernel command line with `hostclock=<host_unix_seconds>` appended,
-/// unless the caller already gave one.
+/// The kernel command line with `hostclock=<host_unix_seconds>` added,
+/// unless the caller already gave one. Words after `--` belong to init, so
+/// the option goes before them.
 pub fn effective_kernel_cmdline(kernel_cmdline: &str, host_unix_seconds: &str) -> String {
     let words: Vec<&str> = kernel_cmdline.split_whitespace().collect();
-    if words.iter().any(|word| word.starts_with("hostclock=")) {
+    let kernel_words = words
+        .iter()
+        .position(|word| *word == "--")
+        .unwrap_or(words.len());
+    if words[..kernel_words]
+        .iter()
+        .any(|word| word.starts_with("hostclock="))
+    {
         return words.join(" ");
     }
-    let mut cmdline = words.join(" ");
-    if !cmdline.is_empty() {
-        cmdline.push(' ');
-    }
-    cmdline.push_str("hostclock=");
-    cmdline.push_str(host_unix_seconds);
-    cmdline
+    let hostclock = format!("hostclock={host_unix_seconds}");
+    let mut out: Vec<&str> = words[..kernel_words].to_vec();
+    out.push(&hostclock);
+    out.extend_from_slice(&words[kernel_words..]);
+    out.join(" ")
 }
 
 /// One `-initrd` entry: `path cmdline`.
@@ -305,6 +311,19 @@ mod tests {
         assert_eq!(after("-accel"), "tcg");
         assert_eq!(after("-cpu"), "qemu64");
         assert!(args.iter().any(|arg| arg == "-no-reboot"));
+    }
+
+    #[test]
+    fn hostclock_goes_before_the_init_arguments() {
+        assert_eq!(
+            effective_kernel_cmdline("init=/bin/x -- a b", "5"),
+            "init=/bin/x hostclock=5 -- a b"
+        );
+        assert_eq!(effective_kernel_cmdline("", "5"), "hostclock=5");
+        assert_eq!(
+            effective_kernel_cmdline("-- hostclock=1", "5"),
+            "hostclock=5 -- hostclock=1"
+        );
     }
 
     #[test]
