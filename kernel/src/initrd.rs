@@ -103,6 +103,10 @@ pub fn run_init(boot: &BootInfo, command_line: &str, options: &kernel_core::cmdl
             return;
         }
     };
+    match kernel_core::vfs::Vfs::from_cpio(archive, kernel_core::vfs::Limits::default()) {
+        Ok(vfs) => *user::VFS.lock() = Some(vfs),
+        Err(error) => kprintln!("init: initrd file system unavailable: {error}"),
+    }
     let mut argv: Vec<&[u8]> = alloc::vec![path.as_bytes()];
     argv.extend(args);
     let envp: [&[u8]; 3] = [b"HOME=/", b"PATH=/bin:/sbin", b"TERM=linux"];

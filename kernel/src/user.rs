@@ -28,6 +28,7 @@ use crate::arch::x86_64::traps::{vector_name, TrapFrame};
 use crate::mm::paging::{UserTables, MMU, USER_END, USER_START};
 use crate::mm::{frames, pfn_to_mfn, physmap_address};
 use crate::xen::hypercall;
+use kernel_core::vfs::{InodeId, Vfs};
 
 /// How a user program ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,6 +223,8 @@ struct ProcessState {
     brk: u64,
     mmap_next: u64,
     fs_base: u64,
+    /// Open files beyond the console's 0, 1 and 2: (inode, offset).
+    files: Vec<Option<(InodeId, u64)>>,
 }
 
 impl ProcessState {
@@ -231,9 +234,91 @@ impl ProcessState {
             brk: brk_start,
             mmap_next: MMAP_BASE,
             fs_base: 0,
+            files: Vec::new(),
         }
     }
+
+    fn file(&mut self, fd: u64) -> Result<&mut (InodeId, u64), i64> {
+        fd.checked_sub(3)
+            .and_then(|index| self.files.get_mut(index as usize))
+            .and_then(Option::as_mut)
+            .ok_or(EBADF)
+    }
 }
+
+/// The file system programs see: the initrd, in memory (see
+/// `kernel_core::vfs`). Set once init's archive is known.
+pub static VFS: Mutex<Option<Vfs<'static>>> = Mutex::new(None);
+
+fn errno(error: linux_abi::errno::Errno) -> i64 {
+    error.code() as i64
+}
+
+fn now() -> linux_abi::time::Timespec {
+    let wall = crate::time::wallclock();
+    linux_abi::time::Timespec {
+        tv_sec: wall.secs as i64,
+        tv_nsec: wall.nanos as i64,
+    }
+}
+
+/// Resolves `dirfd` + `path` (only AT_FDCWD or absolute paths: every
+/// program runs in `/`) and applies `open`'s flag rules.
+fn open_path(dirfd: i64, path_address: u64, flags: u32) -> Result<u64, i64> {
+    let path = string_from_user(path_address)?;
+    if dirfd != linux_abi::fcntl::AT_FDCWD as i64 && !path.starts_with(b"/") {
+        return Err(EBADF);
+    }
+    let mut vfs = VFS.lock();
+    let vfs = vfs.as_mut().ok_or(ENOENT)?;
+    let context = vfs.root_context(1);
+    let id = vfs
+        .open(&context, &path, flags, 0o644, now())
+        .map_err(errno)?;
+    let mut process = PROCESS.lock();
+    let slot = match process.files.iter().position(Option::is_none) {
+        Some(slot) => slot,
+        None => {
+            process.files.push(None);
+            process.files.len() - 1
+        }
+    };
+    process.files[slot] = Some((id, 0));
+    Ok(slot as u64 + 3)
+}
+
+fn stat_path(dirfd: i64, path_address: u64, flags: u64) -> Result<linux_abi::stat::Stat, i64> {
+    let path = string_from_user(path_address)?;
+    let vfs = VFS.lock();
+    let vfs = vfs.as_ref().ok_or(ENOENT)?;
+    let id = if path.is_empty() && flags & linux_abi::fcntl::AT_EMPTY_PATH as u64 != 0 {
+        PROCESS.lock().file(dirfd as u64)?.0
+    } else {
+        if dirfd != linux_abi::fcntl::AT_FDCWD as i64 && !path.starts_with(b"/") {
+            return Err(EBADF);
+        }
+        let follow = flags & linux_abi::fcntl::AT_SYMLINK_NOFOLLOW as u64 == 0;
+        vfs.resolve(&vfs.root_context(1), &path, follow)
+            .map_err(errno)?
+    };
+    vfs.stat(id).map_err(errno)
+}
+
+/// A NUL-terminated string from user memory (at most 4096 bytes).
+fn string_from_user(address: u64) -> Result<Vec<u8>, i64> {
+    let mut bytes = Vec::new();
+    while bytes.len() < 4096 {
+        let byte = copy_from_user(address + bytes.len() as u64, 1)?[0];
+        if byte == 0 {
+            return Ok(bytes);
+        }
+        bytes.push(byte);
+    }
+    Err(ENAMETOOLONG)
+}
+
+const ENAMETOOLONG: i64 = 36;
+const ENOENT: i64 = 2;
 
 static PROCESS: Mutex<ProcessState> = Mutex::new(ProcessState::new(0));
 
@@ -452,8 +537,110 @@ pub fn syscall(frame: &mut TrapFrame) {
         Some(Sysno::Read) => match a0 {
             // No console input for programs yet: end of file.
             0 => Ok(0),
-            _ => Err(EBADF),
+            1 | 2 => Err(EBADF),
+            fd => (|| {
+                let (id, offset) = *PROCESS.lock().file(fd)?;
+                let mut buffer = alloc::vec![0u8; a2.min(1 << 20) as usize];
+                let count = {
+                    let vfs = VFS.lock();
+                    let vfs = vfs.as_ref().ok_or(EBADF)?;
+                    vfs.read(
+                        id,
+                        offset,
+                        &mut buffer,
+                        &kernel_core::vfs::Caller { pid: 1 },
+                    )
+                    .map_err(errno)?
+                };
+                copy_to_user(a1, &buffer[..count])?;
+                PROCESS.lock().file(fd)?.1 = offset + count as u64;
+                Ok(count as u64)
+            })(),
         },
+        Some(Sysno::Open) => open_path(linux_abi::fcntl::AT_FDCWD as i64, a0, a1 as u32),
+        Some(Sysno::Openat) => open_path(a0 as i64, a1, a2 as u32),
+        Some(Sysno::Close) => match a0 {
+            0..=2 => Ok(0),
+            fd => {
+                let mut process = PROCESS.lock();
+                process.file(fd).map(|_| ()).map(|()| {
+                    process.files[(fd - 3) as usize] = None;
+                    0
+                })
+            }
+        },
+        Some(Sysno::Lseek) => (|| {
+            let mut process = PROCESS.lock();
+            let file = process.file(a0)?;
+            let size = VFS
+                .lock()
+                .as_ref()
+                .ok_or(EBADF)?
+                .size(file.0)
+                .map_err(errno)?;
+            let base = match a2 {
+                0 => 0,
+                1 => file.1 as i64,
+                2 => size as i64,
+                _ => return Err(EINVAL),
+            };
+            let target = base
+                .checked_add(a1 as i64)
+                .filter(|t| *t >= 0)
+                .ok_or(EINVAL)?;
+            file.1 = target as u64;
+            Ok(target as u64)
+        })(),
+        Some(Sysno::Fstat) => match a0 {
+            0..=2 => {
+                // The console: a character device.
+                let mut stat = linux_abi::stat::Stat::default();
+                stat.st_mode = linux_abi::stat::S_IFCHR | 0o620;
+                stat.st_rdev = linux_abi::stat::encode_dev(5, 1);
+                copy_to_user(a1, &stat.to_bytes()).map(|()| 0)
+            }
+            fd => (|| {
+                let id = PROCESS.lock().file(fd)?.0;
+                let stat = VFS.lock().as_ref().ok_or(EBADF)?.stat(id).map_err(errno)?;
+                copy_to_user(a1, &stat.to_bytes()).map(|()| 0)
+            })(),
+        },
+        Some(Sysno::Stat) => stat_path(linux_abi::fcntl::AT_FDCWD as i64, a0, 0)
+            .and_then(|stat| copy_to_user(a1, &stat.to_bytes()).map(|()| 0)),
+        Some(Sysno::Lstat) => stat_path(
+            linux_abi::fcntl::AT_FDCWD as i64,
+            a0,
+            linux_abi::fcntl::AT_SYMLINK_NOFOLLOW as u64,
+        )
+        .and_then(|stat| copy_to_user(a1, &stat.to_bytes()).map(|()| 0)),
+        Some(Sysno::Newfstatat) => stat_path(a0 as i64, a1, a3)
+            .and_then(|stat| copy_to_user(a2, &stat.to_bytes()).map(|()| 0)),
+        Some(Sysno::Getdents64) => (|| {
+            let (id, cookie) = *PROCESS.lock().file(a0)?;
+            let mut buffer = alloc::vec![0u8; a2.min(1 << 16) as usize];
+            let dirents = VFS
+                .lock()
+                .as_ref()
+                .ok_or(EBADF)?
+                .getdents64(id, cookie, &mut buffer)
+                .map_err(errno)?;
+            copy_to_user(a1, &buffer[..dirents.bytes])?;
+            PROCESS.lock().file(a0)?.1 = dirents.next_cookie;
+            Ok(dirents.bytes as u64)
+        })(),
+        Some(Sysno::Readlink) => (|| {
+            let path = string_from_user(a0)?;
+            let vfs = VFS.lock();
+            let vfs = vfs.as_ref().ok_or(ENOENT)?;
+            let id = vfs
+                .resolve(&vfs.root_context(1), &path, false)
+                .map_err(errno)?;
+            let target = vfs
+                .readlink(id, &kernel_core::vfs::Caller { pid: 1 })
+                .map_err(errno)?;
+            let len = target.len().min(a2 as usize);
+            copy_to_user(a1, &target[..len]).map(|()| len as u64)
+        })(),
         Some(Sysno::Getpid | Sysno::Gettid) => Ok(1),
         Some(Sysno::Getppid) => Ok(0),
         Some(Sysno::Getuid | Sysno::Geteuid | Sysno::Getgid | Sysno::Getegid) => Ok(0),

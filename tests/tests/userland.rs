@@ -77,6 +77,52 @@ fn busybox_uname_reports_a_linux_release() {
     );
 }
 
+/// Files come from the initrd through the kernel's VFS: busybox lists the
+/// root directory and prints a file.
+#[test]
+fn busybox_reads_the_initrd_file_system() {
+    check_program(
+        "busybox ls",
+        "init=/bin/busybox -- ls /",
+        "/bin/busybox",
+        &["bin", "etc", "init", "proc"],
+    );
+    check_program(
+        "busybox cat",
+        "init=/bin/busybox -- cat /etc/rc",
+        "/bin/busybox",
+        &["# /etc/rc"],
+    );
+}
+
+/// Our `ls -l` stats every entry; our `cat` reports a missing file with
+/// errno's text and a non-zero status, without harm to the kernel.
+#[test]
+fn our_ls_and_cat_use_the_file_system() {
+    check_program(
+        "ls -l",
+        "init=/bin/ls -- -l /bin",
+        "/bin/ls",
+        &["busybox", "hello"],
+    );
+    let run = boot_with_init("init=/bin/cat -- /etc/rc /nonexistent");
+    let mut checks = Checks::new("cat with a missing file", &run);
+    for expected in ["# /etc/rc", "cat: /nonexistent: No such file or directory"] {
+        checks.expect(
+            run.lines.iter().any(|line| line.text.contains(expected)),
+            || format!("no console line contains {expected:?}"),
+        );
+    }
+    checks.expect(
+        run.find("init: /bin/cat exited with status 1").is_some(),
+        || "cat did not exit with status 1".to_owned(),
+    );
+    checks.expect(run.outcome.is_success(), || {
+        format!("outcome {}", run.outcome)
+    });
+    checks.finish();
+}
+
 /// busybox's shell starts and runs a builtin.
 #[test]
 fn busybox_sh_runs_a_builtin() {
