@@ -40,10 +40,10 @@ pub fn attach_console_early(boot: &BootInfo) -> bool {
     if pfn.0 >= boot.bootstrap_tables_end_pfn() {
         return false;
     }
-    // SAFETY: pfns below the bootstrap tables' end are mapped read-write at
+    // Pfns below the bootstrap tables' end are mapped read-write at
     // VIRT_BASE + pfn * 4096 for the kernel's life (xen.h start-of-day
-    // layout; only the padding after them is ever unmapped), and this page
-    // is used only as the console ring.
+    // layout; only the padding after them is ever unmapped).
+    // SAFETY: mapped for good (above); used only as the console ring.
     let page = unsafe { MappedPage::new(VIRT_BASE + pfn.0 * 4096) };
     match crate::xen::console::attach_ring(page, boot.console_evtchn) {
         Ok(()) => true,

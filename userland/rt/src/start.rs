@@ -31,10 +31,10 @@ use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 /// unchanged for the rest of the process.
 unsafe fn c_str_at(pointer: *const u8) -> &'static [u8] {
     let mut len = 0;
-    // SAFETY: the string is NUL-terminated: every byte up to and including
-    // the NUL is readable (caller's guarantee). The read is volatile so
-    // that LLVM does not turn the loop into a call to `strlen`, which no
-    // library here defines.
+    // The read is volatile so that LLVM does not turn the loop into a call
+    // to `strlen`, which no library here defines.
+    // SAFETY: every byte up to and including the NUL is readable (caller's
+    // guarantee: the string is NUL-terminated).
     while unsafe { core::ptr::read_volatile(pointer.add(len)) } != 0 {
         len += 1;
     }
@@ -52,12 +52,12 @@ impl StringVector {
     const EMPTY: StringVector = StringVector { pointers: &[] };
 
     fn get(&self, index: usize) -> Option<&'static [u8]> {
-        // SAFETY: every pointer in the vector points at a NUL-terminated
-        // string the kernel placed on the initial stack, which is never
-        // popped or written (invariant of `start`).
-        self.pointers
-            .get(index)
-            .map(|&pointer| unsafe { c_str_at(pointer) })
+        self.pointers.get(index).map(|&pointer| {
+            // SAFETY: every pointer in the vector points at a NUL-terminated
+            // string the kernel placed on the initial stack, which is never
+            // popped or written (invariant of `start`).
+            unsafe { c_str_at(pointer) }
+        })
     }
 
     fn iter(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
