@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! image-builder build [--debug]                 build the kernel, print its path
-//! image-builder run [--debug] [--timeout S] [WORD...]
+//! image-builder run [--debug] [--timeout S] [--initrd] [WORD...]
 //!                                              boot it (default command line: selftest)
 //! image-builder bench [--debug]                boot with `bench`, summarize results
 //! image-builder bench-domu [--debug]           our kernel and Linux as domUs of a Linux dom0
@@ -39,7 +39,7 @@ usage: image-builder <command> [options]
 
 commands:
   build [--debug]                      build the kernel and print the ELF's path
-  run [--debug] [--timeout SECONDS] [WORD...]
+  run [--debug] [--timeout SECONDS] [--initrd] [WORD...]
                                        boot the kernel under Xen in QEMU, console on
                                        stderr; kernel command line WORDs (default: selftest)
   bench [--debug]                      boot with `bench` and summarize its results
@@ -120,6 +120,8 @@ impl From<Error> for Failure {
 struct Options {
     profile: Profile,
     timeout: Option<Duration>,
+    /// Boot with an initrd of our userland and busybox (`--initrd`).
+    initrd: bool,
     words: Vec<String>,
 }
 
@@ -130,12 +132,14 @@ impl Options {
         let mut options = Options {
             profile: Profile::Release,
             timeout: None,
+            initrd: false,
             words: Vec::new(),
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--debug" if options.words.is_empty() => options.profile = Profile::Debug,
+                "--initrd" if options.words.is_empty() => options.initrd = true,
                 "--timeout" if options.words.is_empty() => {
                     let seconds = args
                         .next()
@@ -192,6 +196,14 @@ fn boot_and_report(options: &Options, default_cmdline: &str) -> Result<BootRun, 
     let (_xen, kernel) = prepare(options.profile)?;
     let mut config = BootConfig::new(kernel).with_cmdline(options.cmdline(default_cmdline));
     config.echo = true;
+    if options.initrd {
+        let programs = image_builder::initrd::build_userland()?;
+        let busybox = image_builder::initrd::busybox_static()?;
+        let out = image_builder::host::target_dir().join("initrd.cpio");
+        image_builder::initrd::build_initrd(&programs, Some(&busybox), &out)?;
+        println!("image-builder: initrd {}", out.display());
+        config.extra_modules.push((out, String::new()));
+    }
     if let Some(timeout) = options.timeout {
         config.timeout = timeout;
     }
