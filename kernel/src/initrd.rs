@@ -79,6 +79,93 @@ pub fn find<'a>(archive: &'a [u8], path: &str) -> Result<&'a [u8], String> {
     Err(format!("{path}: too many levels of symbolic links"))
 }
 
+/// Clock ticks per second in /proc (Linux's USER_HZ).
+const USER_HZ: u64 = 100;
+
+/// A minimal /proc: `uptime`, `meminfo`, `self` and `1/stat` (the one
+/// process there is), in Linux's formats, rendered when read.
+fn add_procfs(vfs: &mut kernel_core::vfs::Vfs<'static>, init_path: &str) -> Result<(), String> {
+    use alloc::boxed::Box;
+    use kernel_core::vfs::{ProcSelf, SyntheticFn, SyntheticKind};
+    let now = linux_abi::time::Timespec::default();
+    let root = vfs.root();
+    let context = vfs.root_context(1);
+    let proc_dir = match vfs.resolve(&context, b"/proc", true) {
+        Ok(dir) => dir,
+        Err(_) => vfs
+            .add_directory(root, b"proc", 0o555, now)
+            .map_err(|e| format!("{e}"))?,
+    };
+    let add =
+        |vfs: &mut kernel_core::vfs::Vfs<'static>, dir, name: &[u8], render: fn(&mut Vec<u8>)| {
+            vfs.add_synthetic(
+                dir,
+                name,
+                Box::new(SyntheticFn(
+                    SyntheticKind::File,
+                    move |_: &kernel_core::vfs::Caller, out: &mut Vec<u8>| render(out),
+                )),
+                now,
+            )
+            .map(drop)
+            .map_err(|e| format!("{e}"))
+        };
+    add(vfs, proc_dir, b"uptime", |out| {
+        let up = crate::time::system_time_ns();
+        let idle = crate::time::runstate().time[2];
+        out.extend_from_slice(
+            format!(
+                "{}.{:02} {}.{:02}\n",
+                up / 1_000_000_000,
+                up / 10_000_000 % 100,
+                idle / 1_000_000_000,
+                idle / 10_000_000 % 100
+            )
+            .as_bytes(),
+        );
+    })?;
+    add(vfs, proc_dir, b"meminfo", |out| {
+        let total = crate::mm::balloon::current_pages() * 4;
+        let free = crate::mm::frames::free_count() * 4;
+        out.extend_from_slice(
+            format!("MemTotal: {total:8} kB\nMemFree:  {free:8} kB\nMemAvailable: {free:8} kB\n")
+                .as_bytes(),
+        );
+    })?;
+    vfs.add_synthetic(proc_dir, b"self", Box::new(ProcSelf), now)
+        .map_err(|e| format!("{e}"))?;
+    let pid_dir = vfs
+        .add_directory(proc_dir, b"1", 0o555, now)
+        .map_err(|e| format!("{e}"))?;
+    let name: String = init_path
+        .rsplit('/')
+        .next()
+        .unwrap_or("init")
+        .chars()
+        .take(15)
+        .collect();
+    vfs.add_synthetic(
+        pid_dir,
+        b"stat",
+        Box::new(SyntheticFn(SyntheticKind::File, move |_: &kernel_core::vfs::Caller, out: &mut Vec<u8>| {
+            // Fields 1-22 of proc(5): pid (comm) state ppid pgrp session
+            // tty tpgid flags minflt cminflt majflt cmajflt utime stime
+            // cutime cstime priority nice threads itrealvalue starttime.
+            let cpu_ticks = crate::time::virtual_ns() / (1_000_000_000 / USER_HZ);
+            let start_ticks = user::start_time_ns() / (1_000_000_000 / USER_HZ);
+            out.extend_from_slice(
+                format!(
+                    "1 ({name}) R 0 1 1 0 -1 0 0 0 0 0 {cpu_ticks} 0 0 0 20 0 1 0 {start_ticks} 0 0\n"
+                )
+                .as_bytes(),
+            );
+        })),
+        now,
+    )
+    .map(drop)
+    .map_err(|e| format!("{e}"))
+}
+
 /// Starts init from the initrd, if there is one; reports how it ended.
 pub fn run_init(boot: &BootInfo, command_line: &str, options: &kernel_core::cmdline::Options) {
     let Some(archive) = archive(boot) else {
@@ -104,7 +191,12 @@ pub fn run_init(boot: &BootInfo, command_line: &str, options: &kernel_core::cmdl
         }
     };
     match kernel_core::vfs::Vfs::from_cpio(archive, kernel_core::vfs::Limits::default()) {
-        Ok(vfs) => *user::VFS.lock() = Some(vfs),
+        Ok(mut vfs) => {
+            if let Err(error) = add_procfs(&mut vfs, path) {
+                kprintln!("init: /proc unavailable: {error}");
+            }
+            *user::VFS.lock() = Some(vfs);
+        }
         Err(error) => kprintln!("init: initrd file system unavailable: {error}"),
     }
     let mut argv: Vec<&[u8]> = alloc::vec![path.as_bytes()];

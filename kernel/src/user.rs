@@ -322,9 +322,18 @@ const ENOENT: i64 = 2;
 
 static PROCESS: Mutex<ProcessState> = Mutex::new(ProcessState::new(0));
 
+/// System time when the running program started (for /proc/<pid>/stat).
+static START_TIME_NS: AtomicU64 = AtomicU64::new(0);
+
+/// System time when the running program started.
+pub fn start_time_ns() -> u64 {
+    START_TIME_NS.load(Ordering::Relaxed)
+}
+
 /// Enters the program whose tables are `tables` at `entry` with stack
 /// pointer `rsp`; returns when it ends.
 fn run(tables: UserTables, entry: u64, rsp: u64) -> Result<(UserExit, Vec<u8>), String> {
+    START_TIME_NS.store(crate::time::system_time_ns(), Ordering::Relaxed);
     let fpu_area = FpuArea::new();
     let kernel_stack: Box<[u64]> = alloc::vec![0u64; KERNEL_STACK_BYTES / 8].into_boxed_slice();
     let top = (kernel_stack.as_ptr() as u64 + KERNEL_STACK_BYTES as u64) & !15;

@@ -123,6 +123,21 @@ fn our_ls_and_cat_use_the_file_system() {
     checks.finish();
 }
 
+/// /proc (uptime, meminfo, 1/stat) feeds our uptime, free and ps, whose
+/// line for the process shows its real (elapsed) and CPU time.
+#[test]
+fn proc_feeds_uptime_free_and_ps() {
+    check_program("uptime", "init=/bin/uptime", "/bin/uptime", &[" up "]);
+    check_program("free", "init=/bin/free", "/bin/free", &["Mem:", "total"]);
+    check_program("ps", "init=/bin/ps", "/bin/ps", &["ELAPSED", "TIME", " ps"]);
+    check_program(
+        "busybox cat /proc/meminfo",
+        "init=/bin/busybox -- cat /proc/meminfo",
+        "/bin/busybox",
+        &["MemTotal:", "MemFree:"],
+    );
+}
+
 /// busybox's shell starts and runs a builtin.
 #[test]
 fn busybox_sh_runs_a_builtin() {
