@@ -254,7 +254,14 @@ pub fn options() -> Dom0Options {
 
 /// Runs the flow with `xenrs_kernel` in one Linux dom0 boot.
 pub fn run(xenrs_kernel: &Path) -> Result<Dom0Run, Error> {
-    run_in_linux_dom0_with(&options(), SCRIPT, &files(xenrs_kernel))
+    let mut files = files(xenrs_kernel);
+    // Step j: our userland and busybox as the domU's ramdisk.
+    let programs = crate::initrd::build_userland()?;
+    let busybox = crate::initrd::busybox_static()?;
+    let initrd = crate::host::target_dir().join("initrd-domu.cpio");
+    crate::initrd::build_initrd(&programs, Some(&busybox), &initrd)?;
+    files.push(TestFile::path("initrd.cpio", initrd));
+    run_in_linux_dom0_with(&options(), SCRIPT, &files)
 }
 
 /// The flow's `RESULT` pairs: from the final `results` section if the

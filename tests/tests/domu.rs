@@ -880,3 +880,31 @@ fn bench_domu_boot_side_by_side() {
         run.boot.elapsed.as_secs_f64()
     );
 }
+
+/// Processes work as a domU too: busybox from the xl config's `ramdisk=`
+/// runs as init, and the domain powers off and leaves nothing behind.
+#[test]
+fn xenrs_runs_busybox_from_a_ramdisk_as_a_domu() {
+    const STEP: &str = "j ramdisk";
+    let run = flow_run();
+    let mut checks = FlowChecks::new("busybox from a ramdisk as a domU", run);
+    checks.result_is(STEP, "xenrs5-create-status", "0", "xl create with ramdisk=");
+    let log = run.section("guest-xenrs5").unwrap_or_default();
+    for expected in [
+        "init: starting /bin/busybox",
+        "Linux xenrs 6.1.0-xenrs",
+        "init: /bin/busybox exited with status 0",
+        "shutdown: poweroff",
+    ] {
+        checks.expect(STEP, log.iter().any(|line| line.contains(expected)), || {
+            format!("the domU's console lacks {expected:?}")
+        });
+    }
+    checks.result_is(
+        STEP,
+        "xenrs5-residue",
+        "none",
+        "nothing is left after poweroff",
+    );
+    checks.finish();
+}

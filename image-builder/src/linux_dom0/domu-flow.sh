@@ -450,6 +450,34 @@ done
 result xenrs-min-memory-mib="$min_ok" xenrs-min-memory-failed-mib="$max_failed"
 result cpu-share-step-ns=$((i_start - h_start)) min-memory-step-ns=$(($(ns) - i_start))
 
+# ---- j: programs from a ramdisk ----------------------------------------------------
+step "j: busybox from a ramdisk as init of a domU"
+if [ -f /tmp/initrd.cpio ]; then
+    cat > /tmp/xenrs5.cfg <<CFG
+type = "pv"
+name = "xenrs5"
+kernel = "/tmp/xenrs.elf"
+ramdisk = "/tmp/initrd.cpio"
+cmdline = "init=/bin/busybox shutdown=poweroff -- uname -a"
+memory = 32
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "preserve"
+CFG
+    status=$(save xenrs5-create timeout 120 xl create /tmp/xenrs5.cfg)
+    xenrs5_id=$(domid_of xenrs5)
+    log=/var/log/xen/console/guest-xenrs5.log
+    tries=0
+    until grep -q "^shutdown: " "$log" 2>/dev/null || [ "$tries" -ge 600 ]; do
+        sleep 0.05
+        tries=$((tries + 1))
+    done
+    dump guest-xenrs5 "$log"
+    result xenrs5-create-status="$status" xenrs5-residue="$(residue "$xenrs5_id")"
+else
+    result xenrs5-create-status=no-initrd
+fi
+
 # ---- the record, printed while Xen is quiet ---------------------------------------
 step "done"
 save xl-list-final xl list >/dev/null
