@@ -166,6 +166,34 @@ fn add_procfs(vfs: &mut kernel_core::vfs::Vfs<'static>, init_path: &str) -> Resu
     .map_err(|e| format!("{e}"))
 }
 
+/// Splits init's arguments at whitespace; a double-quoted stretch is one
+/// argument (without the quotes), as on Linux's command line.
+fn split_arguments(text: &str) -> Vec<&[u8]> {
+    let bytes = text.as_bytes();
+    let mut arguments = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+        } else if bytes[i] == b'"' {
+            let end = bytes[i + 1..]
+                .iter()
+                .position(|&b| b == b'"')
+                .map_or(bytes.len(), |p| i + 1 + p);
+            arguments.push(&bytes[i + 1..end]);
+            i = end + 1;
+        } else {
+            let end = bytes[i..]
+                .iter()
+                .position(|b| b.is_ascii_whitespace())
+                .map_or(bytes.len(), |p| i + p);
+            arguments.push(&bytes[i..end]);
+            i = end;
+        }
+    }
+    arguments
+}
+
 /// Starts init from the initrd, if there is one; reports how it ended.
 pub fn run_init(boot: &BootInfo, command_line: &str, options: &kernel_core::cmdline::Options) {
     let Some(archive) = archive(boot) else {
@@ -176,12 +204,7 @@ pub fn run_init(boot: &BootInfo, command_line: &str, options: &kernel_core::cmdl
         .map_or("/init", |(start, end)| &command_line[start..end]);
     let args: Vec<&[u8]> = options
         .init_args_offset
-        .map(|offset| {
-            command_line[offset..]
-                .split_ascii_whitespace()
-                .map(str::as_bytes)
-                .collect()
-        })
+        .map(|offset| split_arguments(&command_line[offset..]))
         .unwrap_or_default();
     let file = match find(archive, path) {
         Ok(file) => file,

@@ -1,9 +1,10 @@
 //! Programs from the initrd: Xen 4.17 in QEMU with the kernel as dom0 and
 //! an initrd holding our userland and Debian's unmodified `busybox-static`.
 //!
-//! Processes are still one at a time (no fork yet), so each scenario runs
-//! one program as init, named with `init=<path> -- <args>`, and checks its
-//! output and how it ended. A failure prints the whole console log.
+//! Each scenario runs one program as init, named with `init=<path> --
+//! <args>` (double quotes group an argument), and checks its output and
+//! how it ended; shells fork, exec, pipe and wait. A failure prints the
+//! whole console log.
 
 #![forbid(unsafe_code)]
 
@@ -135,6 +136,29 @@ fn proc_feeds_uptime_free_and_ps() {
         "init=/bin/busybox -- cat /proc/meminfo",
         "/bin/busybox",
         &["MemTotal:", "MemFree:"],
+    );
+}
+
+/// The issue's own example: busybox's shell forks, pipes, execs and waits.
+#[test]
+fn busybox_sh_pipeline_ls_and_uname() {
+    check_program(
+        "busybox sh -c 'echo hi | cat; ls /; uname -a'",
+        "init=/bin/busybox -- sh -c \"echo hi | cat; ls /; uname -a\"",
+        "/bin/busybox",
+        &["hi", "proc", "Linux xenrs 6.1.0-xenrs"],
+    );
+}
+
+/// Our shell: a pipeline into a file in the in-memory file system, read
+/// back, then the exit status of the last command.
+#[test]
+fn our_sh_pipes_redirects_and_waits() {
+    check_program(
+        "our sh",
+        "init=/bin/sh -- -c \"/bin/ls / | /bin/cat > /tmp/x; /bin/cat /tmp/x; /bin/echo done $?\"",
+        "/bin/sh",
+        &["proc", "done 0"],
     );
 }
 

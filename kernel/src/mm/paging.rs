@@ -418,6 +418,47 @@ impl Mmu {
         (entry & Flags::PRESENT.bits() != 0).then_some(entry)
     }
 
+    /// Every mapped user page of `space`: (address, frame, writable).
+    pub fn user_pages(&mut self, space: &UserTables) -> alloc::vec::Vec<(u64, Mfn, bool)> {
+        let mut pages = alloc::vec::Vec::new();
+        let present = Flags::PRESENT.bits();
+        for slot in 0..256u64 {
+            let l3 = self.entry(space.user.mfn, slot);
+            if l3 & present == 0 {
+                continue;
+            }
+            let l3 = Mfn((l3 & ADDRESS_MASK) >> 12);
+            for i in 0..512u64 {
+                let l2 = self.entry(l3, i);
+                if l2 & present == 0 {
+                    continue;
+                }
+                let l2 = Mfn((l2 & ADDRESS_MASK) >> 12);
+                for j in 0..512u64 {
+                    let l1 = self.entry(l2, j);
+                    if l1 & present == 0 {
+                        continue;
+                    }
+                    let l1 = Mfn((l1 & ADDRESS_MASK) >> 12);
+                    for k in 0..512u64 {
+                        let leaf = self.entry(l1, k);
+                        if leaf & present != 0 {
+                            let va = slot << 39 | i << 30 | j << 21 | k << 12;
+                            let writable = leaf & Flags::WRITABLE.bits() != 0;
+                            pages.push((va, Mfn((leaf & ADDRESS_MASK) >> 12), writable));
+                        }
+                    }
+                }
+            }
+        }
+        pages
+    }
+
+    /// Queues an extended operation (e.g. `MMUEXT_COPY_PAGE` for fork).
+    pub fn queue_mmuext(&mut self, op: MmuextOp) -> Result<(), MapError> {
+        self.queue_ext(op)
+    }
+
     /// Creates the two pinned L4s of a new, empty user address space.
     pub fn create_user_tables(&mut self) -> Result<UserTables, MapError> {
         let kernel = self.create_pinned_l4()?;

@@ -223,6 +223,33 @@ enter_user:
     mov %rsi, %rsp
     jmp trap_restore
 
+    // switch_context(save_rsp: *mut u64 [rdi], load_rsp: u64 [rsi]):
+    // saves the callee-saved registers and stack pointer of the current
+    // context, loads another context saved the same way and returns into it.
+    .globl switch_context
+switch_context:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, (%rdi)
+    mov %rsi, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+
+    // A new process's first context returns here, with its user-mode
+    // TrapFrame right above: enter user mode through the common path.
+    .globl process_first_run
+process_first_run:
+    jmp trap_restore
+
     // resume_kernel(saved_rsp [rdi]) -> !: back to enter_user's caller.
     .globl resume_kernel
 resume_kernel:
