@@ -90,6 +90,31 @@ fn add_procfs(vfs: &mut kernel_core::vfs::Vfs<'static>, init_path: &str) -> Resu
     let now = linux_abi::time::Timespec::default();
     let root = vfs.root();
     let context = vfs.root_context(1);
+    // Device nodes the kernel serves: /dev/null, zero, console, tty.
+    let dev = match vfs.resolve(&context, b"/dev", true) {
+        Ok(dir) => dir,
+        Err(_) => vfs
+            .add_directory(root, b"dev", 0o755, now)
+            .map_err(|e| format!("{e}"))?,
+    };
+    let _ = dev;
+    for (path, device) in [
+        (&b"/dev/null"[..], kernel_core::vfs::Device::Null),
+        (b"/dev/zero", kernel_core::vfs::Device::Zero),
+        (b"/dev/console", kernel_core::vfs::Device::Console),
+        (b"/dev/tty", kernel_core::vfs::Device::Tty),
+    ] {
+        if vfs.resolve(&context, path, false).is_err() {
+            vfs.mknod(
+                &context,
+                path,
+                kernel_core::vfs::SpecialNode::Device(device),
+                0o666,
+                now,
+            )
+            .map_err(|e| format!("{e}"))?;
+        }
+    }
     let proc_dir = match vfs.resolve(&context, b"/proc", true) {
         Ok(dir) => dir,
         Err(_) => vfs

@@ -100,6 +100,8 @@ extern "C" {
 #[derive(Clone)]
 enum File {
     Console,
+    /// /dev/null, /dev/zero and the like, answered by the VFS's Device.
+    Device(kernel_core::vfs::Device),
     Node(Arc<Mutex<(InodeId, u64)>>),
     PipeRead(Arc<Mutex<Pipe>>),
     PipeWrite(Arc<Mutex<Pipe>>),
@@ -201,6 +203,10 @@ static CURRENT: AtomicU32 = AtomicU32::new(0);
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 /// The scheduler's (kernel thread's) saved stack pointer.
 static SCHEDULER_RSP: AtomicU64 = AtomicU64::new(0);
+/// When the running process's time slice ends (system time).
+static SLICE_END_NS: AtomicU64 = AtomicU64::new(u64::MAX);
+/// How long a process runs before another runnable one gets the CPU.
+const TIME_SLICE_NS: u64 = 10_000_000;
 
 fn current_pid() -> u32 {
     CURRENT.load(Ordering::SeqCst)
@@ -577,11 +583,20 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
         };
         CURRENT.store(pid, Ordering::SeqCst);
         let started = crate::time::virtual_ns();
+        // The slice timer's VIRQ arrives as an upcall in user mode, where
+        // `preempt_if_due` takes the CPU back.
+        let slice_end = crate::time::system_time_ns() + TIME_SLICE_NS;
+        SLICE_END_NS.store(slice_end, Ordering::SeqCst);
+        let slice_timer = crate::time::add_timer(slice_end, crate::time::TimerAction::Wake);
         // `context` was saved by the process's own switch_context (or built
         // by new_process for a first run) on its kernel stack, which is
         // intact; SCHEDULER_RSP is ours to overwrite.
         // SAFETY: both contexts are valid (above); no lock is held.
         unsafe { switch_context(SCHEDULER_RSP.as_ptr(), context) };
+        SLICE_END_NS.store(u64::MAX, Ordering::SeqCst);
+        if let Some(timer) = slice_timer {
+            crate::time::cancel_timer(timer);
+        }
         let ran = crate::time::virtual_ns().saturating_sub(started);
         if let Some(process) = PROCESSES.lock().get_mut(&pid) {
             process.cpu_ns += ran;
@@ -605,6 +620,23 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
     }
     let output = core::mem::take(&mut *OUTPUT.lock());
     result.map(|exit| (exit, output))
+}
+
+/// Called after an event upcall that interrupted user mode: if the
+/// running process has used up its slice and another one is runnable,
+/// it goes back to the scheduler (preemption).
+pub fn preempt_if_due() {
+    let pid = current_pid();
+    if pid == 0 || crate::time::system_time_ns() < SLICE_END_NS.load(Ordering::SeqCst) {
+        return;
+    }
+    let others = PROCESSES
+        .lock()
+        .values()
+        .any(|p| p.pid != pid && p.state == State::Runnable);
+    if others {
+        yield_to_scheduler(State::Runnable);
+    }
 }
 
 /// Ends the current process: files closed, address space torn down, the
@@ -748,11 +780,13 @@ fn open_path(dirfd: i64, path_address: u64, flags: u32) -> Result<u64, i64> {
         vfs.open(&context, &path, flags, 0o644, now())
             .map_err(errno)?
     };
-    let is_console = path == b"/dev/console" || path == b"/dev/tty";
-    let file = if is_console {
-        File::Console
-    } else {
-        File::Node(Arc::new(Mutex::new((id, 0))))
+    let kind = VFS.lock().as_ref().ok_or(ENOENT)?.kind(id).map_err(errno)?;
+    let file = match kind {
+        kernel_core::vfs::NodeKind::Device(
+            kernel_core::vfs::Device::Console | kernel_core::vfs::Device::Tty,
+        ) => File::Console,
+        kernel_core::vfs::NodeKind::Device(device) => File::Device(device),
+        _ => File::Node(Arc::new(Mutex::new((id, 0)))),
     };
     with_current(|process| process.install(file, 0))
 }
@@ -1007,6 +1041,11 @@ fn read_file(fd: u64, address: u64, len: u64) -> Result<u64, i64> {
     match file {
         // No console input for programs yet: end of file.
         File::Console => Ok(0),
+        File::Device(device) => {
+            let mut buffer = alloc::vec![0u8; len];
+            let count = device.read(&mut buffer).ok_or(EINVAL)?;
+            copy_to_user(address, &buffer[..count]).map(|()| count as u64)
+        }
         File::PipeWrite(_) => Err(EBADF),
         File::PipeRead(pipe) => loop {
             let mut buffer = alloc::vec![0u8; len];
@@ -1049,6 +1088,10 @@ fn write_file(fd: u64, bytes: &[u8]) -> Result<u64, i64> {
             write_console(bytes);
             Ok(bytes.len() as u64)
         }
+        File::Device(device) => match device.write(bytes.len()) {
+            Some(result) => result.map(|count| count as u64).map_err(errno),
+            None => Err(EINVAL),
+        },
         File::PipeRead(_) => Err(EBADF),
         File::PipeWrite(pipe) => {
             let mut written = 0;
@@ -1223,6 +1266,13 @@ pub fn syscall(frame: &mut TrapFrame) {
         Some(Sysno::Fstat) => (|| {
             let stat = match with_current(|p| p.file(a0).cloned())? {
                 File::Console => console_stat(),
+                File::Device(device) => {
+                    let mut stat = linux_abi::stat::Stat::default();
+                    let (major, minor) = device.numbers();
+                    stat.st_mode = linux_abi::stat::S_IFCHR | 0o666;
+                    stat.st_rdev = linux_abi::stat::encode_dev(major, minor);
+                    stat
+                }
                 File::PipeRead(_) | File::PipeWrite(_) => {
                     let mut stat = linux_abi::stat::Stat::default();
                     stat.st_mode = linux_abi::stat::S_IFIFO | 0o600;

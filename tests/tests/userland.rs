@@ -162,6 +162,19 @@ fn our_sh_pipes_redirects_and_waits() {
     );
 }
 
+/// A process spinning in the background does not starve the shell: the
+/// timer preempts it. /dev/null and /dev/zero work.
+#[test]
+fn preemption_and_device_files() {
+    check_program(
+        "preemption",
+        "init=/bin/busybox -- sh -c \"(while true; do :; done) & sleep 1; echo preempted; \
+         echo gone > /dev/null; head -c 4 /dev/zero | busybox wc -c\"",
+        "/bin/busybox",
+        &["preempted", "4"],
+    );
+}
+
 /// busybox's shell starts and runs a builtin.
 #[test]
 fn busybox_sh_runs_a_builtin() {

@@ -155,6 +155,11 @@ pub fn init() -> Result<(), crate::xen::hypercall::XenError> {
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     if frame.vector == VECTOR_EVENT_UPCALL {
         crate::events::upcall();
+        if frame.interrupted_user_mode() {
+            // The process's state is all in `frame` on its own kernel
+            // stack: a safe point to hand the CPU to another process.
+            crate::user::preempt_if_due();
+        }
         return;
     }
     if frame.vector == VECTOR_SYSCALL {
