@@ -824,28 +824,66 @@ fn console_stat() -> linux_abi::stat::Stat {
     stat
 }
 
-/// Maps zeroed, writable user pages over `[start, end)` (page-aligned).
+/// Maps zeroed, writable user pages over `[start, end)` (page-aligned),
+/// in one commit; on failure nothing stays mapped.
 fn map_zero_pages(start: u64, end: u64) -> Result<(), i64> {
-    let processes = PROCESSES.lock();
-    let space = processes
-        .get(&current_pid())
-        .and_then(|p| p.tables.as_ref())
-        .ok_or(EFAULT)?;
-    let mut mmu = MMU.lock();
-    let mut va = start;
-    while va < end {
-        let pfn = frames::allocate().map_err(|_| ENOMEM)?;
-        // SAFETY: freshly allocated frame, mapped writable in the physmap.
-        unsafe { core::ptr::write_bytes(physmap_address(pfn) as *mut u8, 0, 4096) };
-        if let Err(error) = mmu.map_user(space, va, pfn_to_mfn(pfn).expect("populated"), true) {
-            let _ = frames::free(pfn);
-            log::warn!("mapping {va:#x}: {error}");
-            return Err(ENOMEM);
+    let mut mapped_to = start;
+    let result = (|| {
+        let processes = PROCESSES.lock();
+        let space = processes
+            .get(&current_pid())
+            .and_then(|p| p.tables.as_ref())
+            .ok_or(EFAULT)?;
+        let mut mmu = MMU.lock();
+        while mapped_to < end {
+            let pfn = frames::allocate().map_err(|_| ENOMEM)?;
+            // SAFETY: freshly allocated frame, mapped writable in the physmap.
+            unsafe { core::ptr::write_bytes(physmap_address(pfn) as *mut u8, 0, 4096) };
+            if let Err(error) =
+                mmu.map_user(space, mapped_to, pfn_to_mfn(pfn).expect("populated"), true)
+            {
+                let _ = frames::free(pfn);
+                log::warn!("mapping {mapped_to:#x}: {error}");
+                return Err(ENOMEM);
+            }
+            mapped_to += 4096;
         }
-        va += 4096;
+        // One commit for the whole range: one hypercall for many pages.
+        mmu.commit().map_err(|_| ENOMEM)
+    })();
+    if result.is_err() {
+        let _ = MMU.lock().commit();
+        let _ = unmap_range(start, mapped_to);
     }
-    // One commit for the whole range: one hypercall for many pages.
-    mmu.commit().map_err(|_| ENOMEM)
+    result
+}
+
+/// Unmaps and frees the current process's pages in `[start, end)`, in one
+/// commit (the TLB flush comes after all the PTE writes).
+fn unmap_range(start: u64, end: u64) -> Result<(), i64> {
+    let mut freed = Vec::with_capacity(((end - start) / 4096).min(1 << 18) as usize);
+    {
+        let processes = PROCESSES.lock();
+        let space = processes
+            .get(&current_pid())
+            .and_then(|p| p.tables.as_ref())
+            .ok_or(EFAULT)?;
+        let mut mmu = MMU.lock();
+        let mut va = start;
+        while va < end {
+            if let Some(mfn) = mmu.unmap_user(space, va).map_err(|_| EINVAL)? {
+                freed.push(mfn);
+            }
+            va += 4096;
+        }
+        mmu.commit().map_err(|_| ENOMEM)?;
+    }
+    for mfn in freed {
+        if let Some(pfn) = mfn_to_pfn(mfn) {
+            let _ = frames::free(pfn);
+        }
+    }
+    Ok(())
 }
 
 /// fork (and clone without CLONE_VM): copies the address space page by
@@ -1167,6 +1205,8 @@ fn dup_to(old: u64, new: Option<u64>, lowest: u64) -> Result<u64, i64> {
 /// arguments in rdi, rsi, rdx, r10, r8, r9 (Linux x86_64 ABI).
 pub fn syscall(frame: &mut TrapFrame) {
     use linux_abi::syscall::Sysno;
+    // Lists built under the MMU lock (fork, munmap) must not grow the heap.
+    crate::mm::heap::ensure_headroom(2 << 20);
     let (a0, a1, a2, a3, a4) = (frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8);
     log::trace!(
         "syscall pid={} nr={} args={a0:#x} {a1:#x} {a2:#x} {a3:#x}",
@@ -1392,7 +1432,14 @@ pub fn syscall(frame: &mut TrapFrame) {
                 map_zero_pages(start, start + size).map(|()| start)
             }
         }
-        Some(Sysno::Munmap | Sysno::Mprotect | Sysno::Madvise) => Ok(0),
+        Some(Sysno::Munmap) => {
+            if a0 % 4096 != 0 || a1 == 0 || a0.checked_add(a1).is_none_or(|end| end > USER_END) {
+                Err(EINVAL)
+            } else {
+                unmap_range(a0, (a0 + a1 + 0xfff) & !0xfff).map(|()| 0)
+            }
+        }
+        Some(Sysno::Mprotect | Sysno::Madvise) => Ok(0),
         Some(Sysno::ArchPrctl) => match a0 {
             // ARCH_SET_FS
             0x1002 => {

@@ -175,6 +175,34 @@ fn preemption_and_device_files() {
     );
 }
 
+/// The lmbench-style benchmark runs every case (fork, exec, shell, page
+/// faults, 64 MiB mmap/munmap, pipe ping-pong): figures, not assertions.
+#[test]
+fn our_benchmark_quick_mode_runs() {
+    let mut boot = config("init=/bin/xenrs-bench -- --quick");
+    boot.dom0_mem_mib = 256;
+    boot.timeout = std::time::Duration::from_secs(120);
+    boot.extra_modules.push((initrd_path(), String::new()));
+    let run = boot_config(&boot);
+    let mut checks = Checks::new("xenrs-bench --quick", &run);
+    for name in [
+        "bench fork-exit-wait ",
+        "bench fork-execve-hello ",
+        "bench sh-c-true ",
+        "bench page-fault-first-touch ",
+        "bench mmap-touch-munmap-64mib ",
+        "bench pipe-ping-pong ",
+    ] {
+        checks.expect(run.find(name).is_some(), || format!("no {name:?} line"));
+    }
+    checks.expect(
+        run.find("init: /bin/xenrs-bench exited with status 0")
+            .is_some(),
+        || "the benchmark did not exit cleanly".to_owned(),
+    );
+    checks.finish();
+}
+
 /// busybox's shell starts and runs a builtin.
 #[test]
 fn busybox_sh_runs_a_builtin() {

@@ -42,7 +42,17 @@ impl KernelHeap {
         }
         let start = HEAP_BASE + *mapped;
         {
-            let mut mmu = MMU.lock();
+            // One VCPU: a locked MMU means the allocation comes from inside
+            // a page-table operation. Growing now would re-enter it, so
+            // fail loudly instead of spinning forever; callers that build
+            // big lists under the MMU lock reserve heap room first
+            // (`ensure_headroom`).
+            let Some(mut mmu) = MMU.try_lock() else {
+                return Err(MapError::Hypercall {
+                    call: "heap growth inside a page-table operation",
+                    error: crate::xen::hypercall::XenError(xen_abi::errno::EDEADLK),
+                });
+            };
             for page in 0..pages {
                 let pfn = FRAMES
                     .lock()
@@ -89,6 +99,20 @@ unsafe impl GlobalAlloc for KernelHeap {
         let block = NonNull::new(ptr).expect("GlobalAlloc never frees null");
         // SAFETY: the caller returns a block alloc() gave with this layout.
         unsafe { self.heap.lock().deallocate(block, layout) };
+    }
+}
+
+/// Makes sure at least `bytes` are free in the heap, growing it now (with
+/// the MMU lock free) rather than in the middle of a page-table operation.
+pub fn ensure_headroom(bytes: u64) {
+    let free = {
+        let heap = HEAP.heap.lock();
+        (heap.size() - heap.used()) as u64
+    };
+    if free < bytes {
+        if let Err(error) = HEAP.grow(bytes - free) {
+            log::warn!("heap: cannot reserve {bytes} bytes of headroom: {error}");
+        }
     }
 }
 

@@ -410,6 +410,22 @@ impl Mmu {
         self.queue_pte(pte, mfn.address() | flags)
     }
 
+    /// Queues removal of user page `va` from `space` (both views share the
+    /// tables); returns its frame, or None if nothing was mapped there.
+    pub fn unmap_user(&mut self, space: &UserTables, va: u64) -> Result<Option<Mfn>, MapError> {
+        check_user_address(va)?;
+        let Ok(pte) = self.pte_address_from(space.user.mfn, va, false) else {
+            return Ok(None);
+        };
+        let old = self.entry(Mfn(pte >> 12), (pte & 0xfff) / 8);
+        if old & Flags::PRESENT.bits() == 0 {
+            return Ok(None);
+        }
+        self.queue_pte(pte, 0)?;
+        self.batch.flush_page_after(va);
+        Ok(Some(Mfn((old & ADDRESS_MASK) >> 12)))
+    }
+
     /// The PTE mapping user address `va` in `space`, if any.
     pub fn translate_user(&mut self, space: &UserTables, va: u64) -> Option<u64> {
         check_user_address(va).ok()?;
