@@ -172,6 +172,10 @@ struct Process {
     /// Virtual time this process has run, the scheduler's fairness key.
     cpu_ns: u64,
     start_ns: u64,
+    /// A signal whose default action ends the process, not yet acted on.
+    pending_kill: Option<u32>,
+    /// Signals set to SIG_IGN (bit n-1 for signal n).
+    ignored: u64,
 }
 
 impl Process {
@@ -248,6 +252,45 @@ fn yield_to_scheduler(state: State) {
     // (stable, see above); the scheduler context was saved by its own
     // switch_context and is intact; no lock is held across the switch.
     unsafe { switch_context(rsp_slot, SCHEDULER_RSP.load(Ordering::SeqCst)) };
+    act_on_pending_kill();
+}
+
+/// Signals whose default action is to do nothing (signal(7)).
+fn ignored_by_default(signal: u32) -> bool {
+    matches!(signal, 17 | 18 | 23 | 28) // SIGCHLD, SIGCONT, SIGURG, SIGWINCH
+}
+
+/// Posts `signal` to `pid`. Only default actions exist so far: a signal
+/// the process ignores (or that is ignored by default) does nothing;
+/// anything else ends it (SIGSTOP included, as there is no job control).
+fn post_signal(pid: u32, signal: u32) -> Result<(), i64> {
+    if signal == 0 || signal > 64 {
+        return if signal == 0 { Ok(()) } else { Err(EINVAL) };
+    }
+    let mut processes = PROCESSES.lock();
+    let process = processes.get_mut(&pid).ok_or(3)?; // ESRCH
+    if matches!(process.state, State::Zombie(_)) {
+        return Ok(());
+    }
+    let ignored = process.ignored & 1 << (signal - 1) != 0 && signal != 9;
+    if !ignored && !ignored_by_default(signal) {
+        process.pending_kill.get_or_insert(signal);
+        if process.state == State::Blocked {
+            process.state = State::Runnable;
+        }
+    }
+    Ok(())
+}
+
+/// Ends the current process if a fatal signal is pending for it.
+fn act_on_pending_kill() {
+    let pending = with_current(|process| process.pending_kill);
+    if let Some(signal) = pending {
+        exit_current(UserExit::Killed {
+            signal,
+            reason: format!("signal {signal}"),
+        });
+    }
 }
 
 /// Builds a user address space page by page.
@@ -488,6 +531,8 @@ fn new_process(
         fs_base: 0,
         cpu_ns: 0,
         start_ns: crate::time::system_time_ns(),
+        pending_kill: None,
+        ignored: 0,
     });
     PROCESSES.lock().insert(pid, process);
     Ok(pid)
@@ -636,6 +681,8 @@ pub fn preempt_if_due() {
         .any(|p| p.pid != pid && p.state == State::Runnable);
     if others {
         yield_to_scheduler(State::Runnable);
+    } else {
+        act_on_pending_kill();
     }
 }
 
@@ -1142,7 +1189,10 @@ fn write_file(fd: u64, bytes: &[u8]) -> Result<u64, i64> {
                     }
                     Err(PipeError::WouldBlock) => yield_to_scheduler(State::Blocked),
                     Err(PipeError::BrokenPipe) if written > 0 => break,
-                    Err(PipeError::BrokenPipe) => return Err(EPIPE),
+                    Err(PipeError::BrokenPipe) => {
+                        let _ = post_signal(current_pid(), 13); // SIGPIPE
+                        return Err(EPIPE);
+                    }
                 }
             }
             Ok(written as u64)
@@ -1207,6 +1257,7 @@ pub fn syscall(frame: &mut TrapFrame) {
     use linux_abi::syscall::Sysno;
     // Lists built under the MMU lock (fork, munmap) must not grow the heap.
     crate::mm::heap::ensure_headroom(2 << 20);
+    act_on_pending_kill();
     let (a0, a1, a2, a3, a4) = (frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8);
     log::trace!(
         "syscall pid={} nr={} args={a0:#x} {a1:#x} {a2:#x} {a3:#x}",
@@ -1272,11 +1323,23 @@ pub fn syscall(frame: &mut TrapFrame) {
         },
         Some(Sysno::Wait4) => wait4(a0 as i32 as i64, a1, a2),
         Some(Sysno::Kill) => {
-            let exists = PROCESSES.lock().contains_key(&(a0 as u32));
-            if exists || a0 as i32 <= 0 {
-                Ok(0) // signals are not delivered yet
+            let (target, signal) = (a0 as i32, a1 as u32);
+            if target > 0 {
+                post_signal(target as u32, signal).map(|()| 0)
             } else {
-                Err(3) // ESRCH
+                // A process group (every process is in one so far): all but
+                // the caller, then the caller.
+                let me = current_pid();
+                let pids: Vec<u32> = PROCESSES
+                    .lock()
+                    .keys()
+                    .copied()
+                    .filter(|&p| p != me)
+                    .collect();
+                for pid in pids {
+                    let _ = post_signal(pid, signal);
+                }
+                post_signal(me, signal).map(|()| 0)
             }
         }
         Some(Sysno::Lseek) => (|| {
@@ -1370,7 +1433,33 @@ pub fn syscall(frame: &mut TrapFrame) {
         Some(Sysno::Setpgid | Sysno::Setsid) => Ok(0),
         Some(Sysno::Getuid | Sysno::Geteuid | Sysno::Getgid | Sysno::Getegid) => Ok(0),
         Some(Sysno::SetRobustList) => Ok(0),
-        Some(Sysno::RtSigaction | Sysno::RtSigprocmask) => Ok(0),
+        Some(Sysno::RtSigaction) => {
+            // Records SIG_IGN / SIG_DFL; handlers are not delivered yet (the
+            // signal then keeps its default action).
+            if (1..=64).contains(&a0) && a1 != 0 {
+                let handler = copy_from_user(a1, 8)
+                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+                if let Ok(handler) = handler {
+                    let bit = 1u64 << (a0 - 1);
+                    with_current(|p| {
+                        if handler == 1 {
+                            p.ignored |= bit;
+                        } else {
+                            p.ignored &= !bit;
+                        }
+                    });
+                }
+            }
+            Ok(0)
+        }
+        Some(Sysno::RtSigprocmask) => Ok(0),
+        // Shells wait for SIGCHLD here. Without signal delivery, sleep until
+        // something changes (a child exits, a pipe moves) and report EINTR,
+        // after which they poll their children with wait4(WNOHANG).
+        Some(Sysno::RtSigsuspend) => {
+            yield_to_scheduler(State::Blocked);
+            Err(4)
+        }
         Some(Sysno::Ioctl) => Err(ENOTTY),
         // Every process runs in the root directory so far.
         Some(Sysno::Getcwd) => copy_to_user(a0, b"/\0").map(|()| 2),

@@ -203,6 +203,18 @@ fn our_benchmark_quick_mode_runs() {
     checks.finish();
 }
 
+/// A writer into a pipe whose reader is gone gets SIGPIPE (default
+/// action: it ends), so `yes | head` finishes.
+#[test]
+fn sigpipe_ends_a_writer_without_reader() {
+    check_program(
+        "yes | head",
+        "init=/bin/busybox -- sh -c \"busybox yes | head -n 2; echo after\"",
+        "/bin/busybox",
+        &["y", "after"],
+    );
+}
+
 /// busybox's shell starts and runs a builtin.
 #[test]
 fn busybox_sh_runs_a_builtin() {
