@@ -1620,6 +1620,8 @@ pub fn syscall(frame: &mut TrapFrame) {
 
 /// Handles an exception from user mode: the process ends.
 pub fn fault(frame: &mut TrapFrame) {
+    // Tearing the process down lists its pages under the MMU lock.
+    crate::mm::heap::ensure_headroom(2 << 20);
     let (signal, name) = match frame.vector {
         10..=14 => (11, "SIGSEGV"),
         0 | 16 | 19 => (8, "SIGFPE"),

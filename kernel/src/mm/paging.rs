@@ -436,38 +436,47 @@ impl Mmu {
 
     /// Every mapped user page of `space`: (address, frame, writable).
     pub fn user_pages(&mut self, space: &UserTables) -> alloc::vec::Vec<(u64, Mfn, bool)> {
+        self.user_tree(space).1
+    }
+
+    /// Walks the user half of `space`: the L3, L2 and L1 tables it uses,
+    /// and every mapped page as (address, frame, writable).
+    #[allow(clippy::type_complexity, reason = "a private pair of plain lists")]
+    fn user_tree(
+        &mut self,
+        space: &UserTables,
+    ) -> (alloc::vec::Vec<Mfn>, alloc::vec::Vec<(u64, Mfn, bool)>) {
+        let mut tables = alloc::vec::Vec::new();
         let mut pages = alloc::vec::Vec::new();
         let present = Flags::PRESENT.bits();
+        let child =
+            |entry: u64| (entry & present != 0).then_some(Mfn((entry & ADDRESS_MASK) >> 12));
         for slot in 0..256u64 {
-            let l3 = self.entry(space.user.mfn, slot);
-            if l3 & present == 0 {
+            let Some(l3) = child(self.entry(space.user.mfn, slot)) else {
                 continue;
-            }
-            let l3 = Mfn((l3 & ADDRESS_MASK) >> 12);
+            };
+            tables.push(l3);
             for i in 0..512u64 {
-                let l2 = self.entry(l3, i);
-                if l2 & present == 0 {
+                let Some(l2) = child(self.entry(l3, i)) else {
                     continue;
-                }
-                let l2 = Mfn((l2 & ADDRESS_MASK) >> 12);
+                };
+                tables.push(l2);
                 for j in 0..512u64 {
-                    let l1 = self.entry(l2, j);
-                    if l1 & present == 0 {
+                    let Some(l1) = child(self.entry(l2, j)) else {
                         continue;
-                    }
-                    let l1 = Mfn((l1 & ADDRESS_MASK) >> 12);
+                    };
+                    tables.push(l1);
                     for k in 0..512u64 {
                         let leaf = self.entry(l1, k);
-                        if leaf & present != 0 {
+                        if let Some(frame) = child(leaf) {
                             let va = slot << 39 | i << 30 | j << 21 | k << 12;
-                            let writable = leaf & Flags::WRITABLE.bits() != 0;
-                            pages.push((va, Mfn((leaf & ADDRESS_MASK) >> 12), writable));
+                            pages.push((va, frame, leaf & Flags::WRITABLE.bits() != 0));
                         }
                     }
                 }
             }
         }
-        pages
+        (tables, pages)
     }
 
     /// Queues an extended operation (e.g. `MMUEXT_COPY_PAGE` for fork).
@@ -498,38 +507,8 @@ impl Mmu {
     /// Tears `space` down: frees every user page and table, unpins both
     /// L4s. It must not be loaded (switch away first).
     pub fn destroy_user_tables(&mut self, space: UserTables) -> Result<usize, MapError> {
-        let mut tables: alloc::vec::Vec<Mfn> = alloc::vec::Vec::new();
-        let mut pages: alloc::vec::Vec<Mfn> = alloc::vec::Vec::new();
-        for slot in 0..256 {
-            let l3 = self.entry(space.user.mfn, slot);
-            if l3 & Flags::PRESENT.bits() == 0 {
-                continue;
-            }
-            let l3 = Mfn((l3 & ADDRESS_MASK) >> 12);
-            tables.push(l3);
-            for i in 0..512 {
-                let l2 = self.entry(l3, i);
-                if l2 & Flags::PRESENT.bits() == 0 {
-                    continue;
-                }
-                let l2 = Mfn((l2 & ADDRESS_MASK) >> 12);
-                tables.push(l2);
-                for j in 0..512 {
-                    let l1 = self.entry(l2, j);
-                    if l1 & Flags::PRESENT.bits() == 0 {
-                        continue;
-                    }
-                    let l1 = Mfn((l1 & ADDRESS_MASK) >> 12);
-                    tables.push(l1);
-                    for k in 0..512 {
-                        let leaf = self.entry(l1, k);
-                        if leaf & Flags::PRESENT.bits() != 0 {
-                            pages.push(Mfn((leaf & ADDRESS_MASK) >> 12));
-                        }
-                    }
-                }
-            }
-        }
+        let (tables, pages) = self.user_tree(&space);
+        let pages: alloc::vec::Vec<Mfn> = pages.into_iter().map(|(_, frame, _)| frame).collect();
         // Unpinning drops Xen's type references down the tree; the tables
         // become plain pages again and may get writable aliases back.
         self.queue_ext(MmuextOp::unpin_table(space.user.mfn))?;
