@@ -354,11 +354,11 @@ impl Mmu {
         Ok(table.address() + index(va, 1) * 8)
     }
 
-    /// Queues creation of an empty table linked at `parent[index]`.
-    fn new_table(&mut self, parent: Mfn, index: u64) -> Result<Mfn, MapError> {
-        if self.link_count == MAX_PENDING_TABLES || self.fresh_count == MAX_PENDING_TABLES {
-            self.commit()?;
-        }
+    /// Takes a free frame for a page table and queues what makes it one:
+    /// its physmap alias becomes read-only (Xen refuses a table mapped
+    /// writable anywhere) and `MMUEXT_CLEAR_PAGE` zeroes it without any
+    /// mapping.
+    fn fresh_table_frame(&mut self) -> Result<(Pfn, Mfn), MapError> {
         let pfn = FRAMES
             .lock()
             .allocate()
@@ -368,12 +368,20 @@ impl Mmu {
             .set_page_table(pfn, true)
             .expect("allocated frames are in range");
         let mfn = pfn_to_mfn(pfn).expect("free frames are populated");
-        // 1. No writable alias: the physmap maps every frame.
         let alias = self.pte_address(physmap_address(pfn), false)?;
         self.queue_pte(alias, mfn.address() | data_flags(false))?;
         self.batch.flush_page_after(physmap_address(pfn));
-        // 2. Zero it without a mapping. 3. Link it.
         self.queue_ext(MmuextOp::clear_page(mfn))?;
+        Ok((pfn, mfn))
+    }
+
+    /// Queues creation of an empty table linked at `parent[index]`.
+    fn new_table(&mut self, parent: Mfn, index: u64) -> Result<Mfn, MapError> {
+        if self.link_count == MAX_PENDING_TABLES || self.fresh_count == MAX_PENDING_TABLES {
+            self.commit()?;
+        }
+        let (_, mfn) = self.fresh_table_frame()?;
+        // Link it.
         self.queue_pte(parent.address() + index * 8, mfn.address() | table_flags())?;
         self.links[self.link_count] = (parent.0, index, mfn.0);
         self.link_count += 1;
@@ -591,23 +599,13 @@ impl Mmu {
     /// stays empty (a user-mode L4: Xen adds only its own slots).
     fn create_l4(&mut self, copy_kernel: bool) -> Result<PinnedL4, MapError> {
         self.commit()?;
-        let pfn = FRAMES
-            .lock()
-            .allocate()
-            .map_err(|_| MapError::OutOfFrames)?;
-        FRAMES
-            .lock()
-            .set_page_table(pfn, true)
-            .expect("allocated frames are in range");
-        let mfn = pfn_to_mfn(pfn).expect("free frames are populated");
-        let alias = self.pte_address(physmap_address(pfn), false)?;
-        self.queue_pte(alias, mfn.address() | data_flags(false))?;
-        self.batch.flush_page_after(physmap_address(pfn));
-        self.queue_ext(MmuextOp::clear_page(mfn))?;
-        for slot in 272..512 {
-            let entry = self.entry(self.l4, slot);
-            if copy_kernel && entry & Flags::PRESENT.bits() != 0 {
-                self.queue_pte(mfn.address() + slot * 8, entry)?;
+        let (pfn, mfn) = self.fresh_table_frame()?;
+        if copy_kernel {
+            for slot in 272..512 {
+                let entry = self.entry(self.l4, slot);
+                if entry & Flags::PRESENT.bits() != 0 {
+                    self.queue_pte(mfn.address() + slot * 8, entry)?;
+                }
             }
         }
         self.queue_ext(MmuextOp::pin_l4_table(mfn))?;

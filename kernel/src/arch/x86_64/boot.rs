@@ -206,23 +206,6 @@ trap_restore:
     pushq $0
     jmp hypercall_page + {iret} * 32
 
-    // enter_user(save_rsp: *mut u64 [rdi], frame: *const TrapFrame [rsi]):
-    // saves the kernel thread's callee-saved registers and stack pointer,
-    // then restores `frame` (which lies on the process's kernel stack) and
-    // irets to it. Returns when resume_kernel() is called with the saved
-    // stack pointer.
-    .globl enter_user
-enter_user:
-    push %rbp
-    push %rbx
-    push %r12
-    push %r13
-    push %r14
-    push %r15
-    mov %rsp, (%rdi)
-    mov %rsi, %rsp
-    jmp trap_restore
-
     // switch_context(save_rsp: *mut u64 [rdi], load_rsp: u64 [rsi]):
     // saves the callee-saved registers and stack pointer of the current
     // context, loads another context saved the same way and returns into it.
@@ -250,17 +233,6 @@ switch_context:
 process_first_run:
     jmp trap_restore
 
-    // resume_kernel(saved_rsp [rdi]) -> !: back to enter_user's caller.
-    .globl resume_kernel
-resume_kernel:
-    mov %rdi, %rsp
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbx
-    pop %rbp
-    ret
     .popsection
     "#,
     iret = const xen_abi::hypercall::IRET,
