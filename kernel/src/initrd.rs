@@ -17,7 +17,7 @@ use kernel_core::cpio;
 use linux_abi::stat::FileType;
 
 use crate::kprintln;
-use crate::user::{self, UserExit};
+use crate::process::{self, UserExit};
 use crate::xen::start_info::{BootInfo, VIRT_BASE};
 
 /// The initrd's bytes, if Xen gave us one that lies inside our mapping.
@@ -157,6 +157,10 @@ fn add_procfs(vfs: &mut kernel_core::vfs::Vfs<'static>, init_path: &str) -> Resu
                 .as_bytes(),
         );
     })?;
+    let xenrs_dir = vfs
+        .add_directory(proc_dir, b"xenrs", 0o555, now)
+        .map_err(|e| format!("{e}"))?;
+    add(vfs, xenrs_dir, b"counters", crate::counters::render)?;
     vfs.add_synthetic(proc_dir, b"self", Box::new(ProcSelf), now)
         .map_err(|e| format!("{e}"))?;
     let pid_dir = vfs
@@ -177,7 +181,7 @@ fn add_procfs(vfs: &mut kernel_core::vfs::Vfs<'static>, init_path: &str) -> Resu
             // tty tpgid flags minflt cminflt majflt cmajflt utime stime
             // cutime cstime priority nice threads itrealvalue starttime.
             let cpu_ticks = crate::time::virtual_ns() / (1_000_000_000 / USER_HZ);
-            let start_ticks = user::start_time_ns() / (1_000_000_000 / USER_HZ);
+            let start_ticks = process::start_time_ns() / (1_000_000_000 / USER_HZ);
             out.extend_from_slice(
                 format!(
                     "1 ({name}) R 0 1 1 0 -1 0 0 0 0 0 {cpu_ticks} 0 0 0 20 0 1 0 {start_ticks} 0 0\n"
@@ -243,7 +247,7 @@ pub fn run_init(boot: &BootInfo, command_line: &str, options: &kernel_core::cmdl
             if let Err(error) = add_procfs(&mut vfs, path) {
                 kprintln!("init: /proc unavailable: {error}");
             }
-            *user::VFS.lock() = Some(vfs);
+            *process::VFS.lock() = Some(vfs);
         }
         Err(error) => kprintln!("init: initrd file system unavailable: {error}"),
     }
@@ -254,7 +258,7 @@ pub fn run_init(boot: &BootInfo, command_line: &str, options: &kernel_core::cmdl
         "init: starting {path} ({} KiB initrd)",
         archive.len() / 1024
     );
-    match user::run_elf(file, path, &argv, &envp) {
+    match process::run_elf(file, path, &argv, &envp) {
         Ok((UserExit::Exited(status), _)) => kprintln!("init: {path} exited with status {status}"),
         Ok((UserExit::Killed { reason, .. }, _)) => kprintln!("init: {path} was killed: {reason}"),
         Err(error) => kprintln!("init: cannot start {path}: {error}"),

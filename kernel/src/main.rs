@@ -16,15 +16,16 @@ extern crate alloc;
 
 mod arch;
 mod bench;
+mod counters;
 mod domu;
 mod events;
 mod grant;
 mod initrd;
 mod mm;
+mod process;
 mod selftest;
 mod shutdown;
 mod time;
-mod user;
 mod xen;
 mod xenstore;
 

@@ -324,7 +324,7 @@ fn balloon() -> CheckResult {
 /// both and gets every frame back.
 fn user_mode() -> CheckResult {
     use crate::arch::x86_64::test_programs;
-    use crate::user::{run_program, UserExit};
+    use crate::process::{run_program, UserExit};
     let free_before = frames::free_count();
     let (exit, output) = run_program(test_programs::hello())?;
     let expected = b"user: hello from ring 3\n";

@@ -203,6 +203,7 @@ trap_restore:
     pop %rbx
     pop %rax
     add $16, %rsp
+    lock incq {irets}(%rip)
     pushq $0
     jmp hypercall_page + {iret} * 32
 
@@ -236,6 +237,7 @@ process_first_run:
     .popsection
     "#,
     iret = const xen_abi::hypercall::IRET,
+    irets = sym crate::counters::IRETS,
     cs_offset = const core::mem::offset_of!(super::traps::TrapFrame, cs),
     options(att_syntax)
 );

@@ -153,22 +153,30 @@ pub fn init() -> Result<(), crate::xen::hypercall::XenError> {
 /// Called by `trap_common` with the saved frame.
 #[no_mangle]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    use crate::counters::{bump, SYSCALLS, UPCALLS, USER_EXCEPTIONS, USER_PAGE_FAULTS};
     if frame.vector == VECTOR_EVENT_UPCALL {
+        bump(&UPCALLS);
         crate::events::upcall();
         if frame.interrupted_user_mode() {
             // The process's state is all in `frame` on its own kernel
             // stack: a safe point to hand the CPU to another process.
-            crate::user::preempt_if_due();
+            crate::process::preempt_if_due();
         }
         return;
     }
     if frame.vector == VECTOR_SYSCALL {
-        crate::user::syscall(frame);
+        bump(&SYSCALLS);
+        crate::process::syscall(frame);
         return;
     }
     if frame.interrupted_user_mode() {
+        bump(if frame.vector == 14 {
+            &USER_PAGE_FAULTS
+        } else {
+            &USER_EXCEPTIONS
+        });
         // A fault in a process ends the process, never the kernel.
-        crate::user::fault(frame);
+        crate::process::fault(frame);
         return;
     }
     fatal_exception(frame);

@@ -1,0 +1,250 @@
+//! Open files: the console, devices, VFS nodes and pipes.
+
+use super::*;
+
+/// An open file description, shared by dup and fork.
+#[derive(Clone)]
+pub(super) enum File {
+    Console,
+    /// /dev/null, /dev/zero and the like, answered by the VFS's Device.
+    Device(kernel_core::vfs::Device),
+    Node(Arc<Mutex<(InodeId, u64)>>),
+    PipeRead(Arc<Mutex<Pipe>>),
+    PipeWrite(Arc<Mutex<Pipe>>),
+}
+
+impl File {
+    /// Another descriptor for the same open file (dup, fork).
+    pub(super) fn duplicate(&self) -> File {
+        match self {
+            File::PipeRead(pipe) => pipe.lock().open_end(End::Read),
+            File::PipeWrite(pipe) => pipe.lock().open_end(End::Write),
+            _ => {}
+        }
+        self.clone()
+    }
+
+    pub(super) fn close(self) {
+        match self {
+            File::PipeRead(pipe) => {
+                pipe.lock().close_end(End::Read);
+            }
+            File::PipeWrite(pipe) => {
+                pipe.lock().close_end(End::Write);
+            }
+            _ => {}
+        }
+    }
+}
+
+pub(super) fn write_console(bytes: &[u8]) {
+    crate::kprint!("{}", String::from_utf8_lossy(bytes));
+    OUTPUT.lock().extend_from_slice(bytes);
+}
+
+pub(super) fn errno(error: linux_abi::errno::Errno) -> i64 {
+    error.code() as i64
+}
+
+pub(super) fn now() -> linux_abi::time::Timespec {
+    let wall = crate::time::wallclock();
+    linux_abi::time::Timespec {
+        tv_sec: wall.secs as i64,
+        tv_nsec: wall.nanos as i64,
+    }
+}
+
+/// Resolves `dirfd` + `path` (only AT_FDCWD or absolute paths: every
+/// process runs in `/`) and applies `open`'s flag rules.
+pub(super) fn open_path(dirfd: i64, path_address: u64, flags: u32) -> Result<u64, i64> {
+    let path = string_from_user(path_address)?;
+    if dirfd != linux_abi::fcntl::AT_FDCWD as i64 && !path.starts_with(b"/") {
+        return Err(EBADF);
+    }
+    let id = {
+        let mut vfs = VFS.lock();
+        let vfs = vfs.as_mut().ok_or(ENOENT)?;
+        let context = vfs.root_context(current_pid());
+        vfs.open(&context, &path, flags, 0o644, now())
+            .map_err(errno)?
+    };
+    let kind = VFS.lock().as_ref().ok_or(ENOENT)?.kind(id).map_err(errno)?;
+    let file = match kind {
+        kernel_core::vfs::NodeKind::Device(
+            kernel_core::vfs::Device::Console | kernel_core::vfs::Device::Tty,
+        ) => File::Console,
+        kernel_core::vfs::NodeKind::Device(device) => File::Device(device),
+        _ => File::Node(Arc::new(Mutex::new((id, 0)))),
+    };
+    with_current(|process| process.install(file, 0))
+}
+
+pub(super) fn stat_path(
+    dirfd: i64,
+    path_address: u64,
+    flags: u64,
+) -> Result<linux_abi::stat::Stat, i64> {
+    let path = string_from_user(path_address)?;
+    let node = if path.is_empty() && flags & linux_abi::fcntl::AT_EMPTY_PATH as u64 != 0 {
+        match with_current(|process| process.file(dirfd as u64).cloned())? {
+            File::Node(node) => Some(node.lock().0),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let vfs = VFS.lock();
+    let vfs = vfs.as_ref().ok_or(ENOENT)?;
+    let id = match node {
+        Some(id) => id,
+        None => {
+            if dirfd != linux_abi::fcntl::AT_FDCWD as i64 && !path.starts_with(b"/") {
+                return Err(EBADF);
+            }
+            let follow = flags & linux_abi::fcntl::AT_SYMLINK_NOFOLLOW as u64 == 0;
+            vfs.resolve(&vfs.root_context(1), &path, follow)
+                .map_err(errno)?
+        }
+    };
+    vfs.stat(id).map_err(errno)
+}
+
+pub(super) fn console_stat() -> linux_abi::stat::Stat {
+    let mut stat = linux_abi::stat::Stat::default();
+    stat.st_mode = linux_abi::stat::S_IFCHR | 0o620;
+    stat.st_rdev = linux_abi::stat::encode_dev(5, 1);
+    stat
+}
+
+/// Maps zeroed, writable user pages over `[start, end)` (page-aligned),
+
+pub(super) fn read_file(fd: u64, address: u64, len: u64) -> Result<u64, i64> {
+    let file = with_current(|process| process.file(fd).cloned())?;
+    let len = len.min(1 << 20) as usize;
+    match file {
+        // No console input for programs yet: end of file.
+        File::Console => Ok(0),
+        File::Device(device) => {
+            let mut buffer = alloc::vec![0u8; len];
+            let count = device.read(&mut buffer).ok_or(EINVAL)?;
+            copy_to_user(address, &buffer[..count]).map(|()| count as u64)
+        }
+        File::PipeWrite(_) => Err(EBADF),
+        File::PipeRead(pipe) => loop {
+            let mut buffer = alloc::vec![0u8; len];
+            let result = pipe.lock().read(&mut buffer);
+            match result {
+                Ok(count) => {
+                    copy_to_user(address, &buffer[..count])?;
+                    wake_all();
+                    return Ok(count as u64);
+                }
+                Err(PipeError::WouldBlock) => yield_to_scheduler(State::Blocked),
+                Err(PipeError::BrokenPipe) => return Ok(0),
+            }
+        },
+        File::Node(node) => {
+            let (id, offset) = *node.lock();
+            let mut buffer = alloc::vec![0u8; len];
+            let count = {
+                let vfs = VFS.lock();
+                let vfs = vfs.as_ref().ok_or(EBADF)?;
+                vfs.read(
+                    id,
+                    offset,
+                    &mut buffer,
+                    &kernel_core::vfs::Caller { pid: current_pid() },
+                )
+                .map_err(errno)?
+            };
+            copy_to_user(address, &buffer[..count])?;
+            node.lock().1 = offset + count as u64;
+            Ok(count as u64)
+        }
+    }
+}
+
+pub(super) fn write_file(fd: u64, bytes: &[u8]) -> Result<u64, i64> {
+    let file = with_current(|process| process.file(fd).cloned())?;
+    match file {
+        File::Console => {
+            write_console(bytes);
+            Ok(bytes.len() as u64)
+        }
+        File::Device(device) => match device.write(bytes.len()) {
+            Some(result) => result.map(|count| count as u64).map_err(errno),
+            None => Err(EINVAL),
+        },
+        File::PipeRead(_) => Err(EBADF),
+        File::PipeWrite(pipe) => {
+            let mut written = 0;
+            while written < bytes.len() {
+                let result = pipe.lock().write(&bytes[written..]);
+                match result {
+                    Ok(count) => {
+                        written += count;
+                        wake_all();
+                    }
+                    Err(PipeError::WouldBlock) => yield_to_scheduler(State::Blocked),
+                    Err(PipeError::BrokenPipe) if written > 0 => break,
+                    Err(PipeError::BrokenPipe) => {
+                        let _ = post_signal(current_pid(), 13); // SIGPIPE
+                        return Err(EPIPE);
+                    }
+                }
+            }
+            Ok(written as u64)
+        }
+        File::Node(node) => {
+            let (id, offset) = *node.lock();
+            let count = {
+                let mut vfs = VFS.lock();
+                let vfs = vfs.as_mut().ok_or(EBADF)?;
+                vfs.write(id, offset, bytes, now()).map_err(errno)?
+            };
+            node.lock().1 = offset + count as u64;
+            Ok(count as u64)
+        }
+    }
+}
+
+pub(super) fn close_fd(fd: u64) -> Result<u64, i64> {
+    let file = with_current(|process| {
+        process
+            .files
+            .get_mut(usize::try_from(fd).map_err(|_| EBADF)?)
+            .and_then(Option::take)
+            .ok_or(EBADF)
+    })?;
+    file.close();
+    wake_all();
+    Ok(0)
+}
+
+pub(super) fn dup_to(old: u64, new: Option<u64>, lowest: u64) -> Result<u64, i64> {
+    let file = with_current(|process| process.file(old).map(File::duplicate))?;
+    match new {
+        Some(new) if new == old => {
+            file.close();
+            Ok(new)
+        }
+        Some(new) => {
+            if new >= 1024 {
+                file.close();
+                return Err(EBADF);
+            }
+            let replaced = with_current(|process| {
+                if process.files.len() <= new as usize {
+                    process.files.resize(new as usize + 1, None);
+                }
+                process.files[new as usize].replace(file)
+            });
+            if let Some(replaced) = replaced {
+                replaced.close();
+            }
+            wake_all();
+            Ok(new)
+        }
+        None => with_current(|process| process.install(file, lowest as usize)),
+    }
+}

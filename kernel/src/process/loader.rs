@@ -1,0 +1,258 @@
+//! Building address spaces from programs: ELF images and execve.
+
+use super::*;
+
+/// Builds a user address space page by page.
+pub(super) struct Loader {
+    pub(super) tables: UserTables,
+}
+
+impl Loader {
+    pub(super) fn new() -> Result<Loader, String> {
+        let tables = MMU
+            .lock()
+            .create_user_tables()
+            .map_err(|e| format!("page tables: {e}"))?;
+        Ok(Loader { tables })
+    }
+
+    /// Maps a fresh zeroed page at `va`, after `fill` wrote into it.
+    pub(super) fn page(
+        &mut self,
+        va: u64,
+        writable: bool,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<(), String> {
+        let pfn = frames::allocate().map_err(|e| format!("out of memory at {va:#x}: {e}"))?;
+        // SAFETY: the frame was just allocated: nothing else refers to it,
+        // and the physmap maps it writable at this address.
+        let bytes =
+            unsafe { core::slice::from_raw_parts_mut(physmap_address(pfn) as *mut u8, 4096) };
+        bytes.fill(0);
+        fill(bytes);
+        let mfn = pfn_to_mfn(pfn).expect("populated");
+        MMU.lock()
+            .map_user(&self.tables, va, mfn, writable)
+            .map_err(|e| {
+                let _ = frames::free(pfn);
+                format!("mapping {va:#x}: {e}")
+            })
+    }
+
+    pub(super) fn finish(self) -> Result<UserTables, String> {
+        match MMU.lock().commit() {
+            Ok(()) => Ok(self.tables),
+            Err(error) => {
+                let _ = MMU.lock().destroy_user_tables(self.tables);
+                Err(format!("commit: {error}"))
+            }
+        }
+    }
+
+    pub(super) fn abandon(self) {
+        let mut mmu = MMU.lock();
+        let _ = mmu.commit();
+        let _ = mmu.destroy_user_tables(self.tables);
+    }
+}
+
+/// Pages of stack a new program gets.
+pub(super) const STACK_PAGES: u64 = 32;
+/// Where anonymous mmap()s are placed, growing upwards.
+pub(super) const MMAP_BASE: u64 = 0x10_0000_0000;
+
+/// A loaded image: its tables, entry, initial stack pointer and break.
+pub(super) struct Image {
+    pub(super) tables: UserTables,
+    pub(super) entry: u64,
+    pub(super) rsp: u64,
+    pub(super) brk_start: u64,
+}
+
+pub(super) fn load_code(code: &[u8]) -> Result<Image, String> {
+    let mut loader = Loader::new()?;
+    let loaded = (|| {
+        for (page, chunk) in code.chunks(4096).enumerate() {
+            loader.page(LOAD_ADDRESS + page as u64 * 4096, false, |bytes| {
+                bytes[..chunk.len()].copy_from_slice(chunk)
+            })?;
+        }
+        loader.page(STACK_TOP - 4096, true, |_| {})
+    })();
+    if let Err(error) = loaded {
+        loader.abandon();
+        return Err(error);
+    }
+    Ok(Image {
+        tables: loader.finish()?,
+        entry: LOAD_ADDRESS,
+        rsp: STACK_TOP,
+        brk_start: LOAD_ADDRESS + 0x10_0000,
+    })
+}
+
+pub(super) fn load_elf(
+    file: &[u8],
+    path: &str,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<Image, (i64, String)> {
+    use kernel_core::elf;
+    let plan = elf::plan_load(file, &elf::Limits::default())
+        .map_err(|e| (e.errno().code() as i64, format!("{path}: {e}")))?;
+    let random = {
+        let seed = crate::arch::x86_64::cpu::rdtsc();
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&seed.to_le_bytes());
+        bytes[8..].copy_from_slice(
+            &seed
+                .rotate_left(29)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .to_le_bytes(),
+        );
+        bytes
+    };
+    let auxv = plan.auxv(elf::Credentials::default(), 0);
+    let spec = elf::StackSpec {
+        argv,
+        envp,
+        execfn: path.as_bytes(),
+        platform: b"x86_64",
+        random,
+        auxv: &auxv,
+    };
+    let stack = elf::build_initial_stack(STACK_TOP, &spec, STACK_PAGES * 4096 / 4)
+        .map_err(|e| (E2BIG, format!("{path}: initial stack: {e}")))?;
+    let mut loader = Loader::new().map_err(|e| (ENOMEM, e))?;
+    let loaded = (|| {
+        for page in &plan.pages {
+            let writable = page.prot & linux_abi::mman::PROT_WRITE != 0;
+            loader.page(page.vaddr, writable, |bytes| {
+                for copy in plan.copies_for(page) {
+                    let from = copy.file_offset as usize;
+                    let to = copy.page_offset as usize;
+                    let len = copy.len as usize;
+                    bytes[to..to + len].copy_from_slice(&file[from..from + len]);
+                }
+            })?;
+        }
+        for page in 0..STACK_PAGES {
+            let va = STACK_TOP - (page + 1) * 4096;
+            loader.page(va, true, |bytes| {
+                for (i, byte) in bytes.iter_mut().enumerate() {
+                    let address = va + i as u64;
+                    if address >= stack.rsp && address < STACK_TOP {
+                        *byte = stack.bytes[(address - stack.rsp) as usize];
+                    }
+                }
+            })?;
+        }
+        Ok::<(), String>(())
+    })();
+    if let Err(error) = loaded {
+        loader.abandon();
+        return Err((ENOMEM, error));
+    }
+    Ok(Image {
+        tables: loader.finish().map_err(|e| (ENOMEM, e))?,
+        entry: plan.entry,
+        rsp: stack.rsp,
+        brk_start: plan.brk_start,
+    })
+}
+
+/// A user-mode TrapFrame entering at `entry` with stack `rsp`.
+pub(super) fn user_frame(entry: u64, rsp: u64) -> TrapFrame {
+    TrapFrame {
+        r15: 0,
+        r14: 0,
+        r13: 0,
+        r12: 0,
+        r11: 0,
+        r10: 0,
+        r9: 0,
+        r8: 0,
+        rbp: 0,
+        rdi: 0,
+        rsi: 0,
+        rdx: 0,
+        rcx: 0,
+        rbx: 0,
+        rax: 0,
+        vector: 0,
+        error_code: 0,
+        rip: entry,
+        cs: xen_abi::arch::FLAT_USER_CS64 as u64,
+        // IF set: events are delivered while user code runs.
+        rflags: 0x202,
+        rsp,
+        ss: xen_abi::arch::FLAT_USER_SS64 as u64,
+    }
+}
+
+/// execve: replaces the current process's image; on success the frame
+/// enters the new program.
+pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
+    let path = string_from_user(frame.rdi)?;
+    let argv = strings_from_user(frame.rsi)?;
+    let envp = strings_from_user(frame.rdx)?;
+    let file = {
+        let vfs = VFS.lock();
+        let vfs = vfs.as_ref().ok_or(ENOENT)?;
+        let id = vfs
+            .resolve(&vfs.root_context(current_pid()), &path, true)
+            .map_err(errno)?;
+        let size = vfs.size(id).map_err(errno)?;
+        let mut bytes = alloc::vec![0u8; size.min(64 << 20) as usize];
+        let read = vfs
+            .read(
+                id,
+                0,
+                &mut bytes,
+                &kernel_core::vfs::Caller { pid: current_pid() },
+            )
+            .map_err(errno)?;
+        bytes.truncate(read);
+        bytes
+    };
+    let path_text = String::from_utf8_lossy(&path).into_owned();
+    let argv_refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    let envp_refs: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
+    let image = match load_elf(&file, &path_text, &argv_refs, &envp_refs) {
+        Ok(image) => image,
+        Err((code, message)) => {
+            log::debug!("execve: {message}");
+            return Err(if code == 0 { ENOEXEC } else { code });
+        }
+    };
+    let old = with_current(|process| {
+        let old = process.tables.replace(image.tables);
+        process.brk_start = image.brk_start;
+        process.brk = image.brk_start;
+        process.mmap_next = MMAP_BASE;
+        process.fs_base = 0;
+        *process.fpu = FpuState::initial();
+        process.name = path_text
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(15)
+            .collect();
+        old
+    });
+    {
+        let processes = PROCESSES.lock();
+        let tables = processes
+            .get(&current_pid())
+            .and_then(|p| p.tables.as_ref());
+        let mut mmu = MMU.lock();
+        mmu.switch_address_space(tables).map_err(|_| ENOMEM)?;
+        if let Some(old) = old {
+            let _ = mmu.destroy_user_tables(old);
+        }
+    }
+    let _ = hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, 0);
+    *frame = user_frame(image.entry, image.rsp);
+    Ok(())
+}

@@ -1,0 +1,505 @@
+//! User mode and processes: address spaces, system calls, faults, and a
+//! scheduler that shares the CPU by virtual time.
+//!
+//! Each process has its own user address space (two pinned L4s, see
+//! `mm::paging::UserTables`), a kernel stack that Xen switches to on
+//! every entry from user mode (`stack_switch`), and an FXSAVE area for its
+//! FPU/SSE state. It enters ring 3 through `HYPERVISOR_iret` with
+//! `rflags.IF` set, so events are unmasked only while user code runs.
+//! `syscall` arrives through the CALLBACKTYPE_syscall callback as vector
+//! 258 in `trap_dispatch`; a fault in user mode ends the process with a
+//! signal-style status and never reaches the kernel's fatal path.
+//!
+//! The kernel thread that calls [`run_program`] or [`run_elf`] becomes the
+//! scheduler: it picks the runnable process that has had the least CPU
+//! time (virtual time, from the runstate area, so time Xen gave other
+//! domains is not charged), switches to its kernel context
+//! (`switch_context`), and gets control back when the process blocks
+//! (wait4, a pipe) or exits. There is no preemption yet: a process runs
+//! until its next blocking system call. fork copies the address space with
+//! batched `MMUEXT_COPY_PAGE`s in one commit; execve replaces it; pipes,
+//! dup2 and wait4 give the shell what it needs.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use kernel_core::pipe::{End, Pipe, PipeError};
+use kernel_core::vfs::{InodeId, Vfs};
+use spin::Mutex;
+use xen_abi::xen::MmuextOp;
+
+use crate::arch::x86_64::traps::{vector_name, TrapFrame};
+use crate::mm::paging::{UserTables, MMU, USER_END, USER_START};
+use crate::mm::{frames, mfn_to_pfn, pfn_to_mfn, physmap_address};
+use crate::xen::hypercall;
+
+mod files;
+mod loader;
+mod memory;
+mod signal;
+mod syscall;
+
+use files::*;
+use loader::*;
+pub use memory::fault;
+use memory::*;
+use signal::*;
+pub use syscall::syscall;
+
+/// How a user program ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserExit {
+    /// It called exit or exit_group with this status.
+    Exited(i32),
+    /// The kernel ended it: signal number and what happened.
+    Killed { signal: u32, reason: String },
+}
+
+impl UserExit {
+    /// The status word wait4 reports (exit code << 8, or the signal).
+    fn wait_status(&self) -> i32 {
+        match self {
+            UserExit::Exited(code) => (code & 0xff) << 8,
+            UserExit::Killed { signal, .. } => *signal as i32,
+        }
+    }
+}
+
+/// Where programs are loaded and their stack ends.
+pub const LOAD_ADDRESS: u64 = 0x40_0000;
+pub const STACK_TOP: u64 = 0x7fff_0000;
+const KERNEL_STACK_BYTES: usize = 32 * 1024;
+/// Processes alive at once, at most (a fork bomb gets EAGAIN).
+const MAX_PROCESSES: usize = 64;
+
+const ENOSYS: i64 = 38;
+const EFAULT: i64 = 14;
+const EBADF: i64 = 9;
+const ENOMEM: i64 = 12;
+const EINVAL: i64 = 22;
+const ENOTTY: i64 = 25;
+const ENAMETOOLONG: i64 = 36;
+const ENOENT: i64 = 2;
+const ECHILD: i64 = 10;
+const EAGAIN: i64 = 11;
+const EPIPE: i64 = 32;
+const ENOEXEC: i64 = 8;
+const E2BIG: i64 = 7;
+
+/// Not Linux: a test hook that overwrites every SSE register in the
+/// kernel, so the self-check can prove user FPU state is preserved.
+const SYS_TEST_CLOBBER_SSE: u64 = 1000;
+
+/// What the programs wrote to the console (also printed), for checks.
+static OUTPUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Syscall numbers already reported as unknown (logged once each).
+static UNKNOWN_REPORTED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// The file system programs see: the initrd, in memory (see
+/// `kernel_core::vfs`). Set once init's archive is known.
+pub static VFS: Mutex<Option<Vfs<'static>>> = Mutex::new(None);
+
+extern "C" {
+    fn switch_context(save_rsp: *mut u64, load_rsp: u64);
+    fn process_first_run();
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    Runnable,
+    /// Waiting for a child, a pipe: runnable again at the next wake-up.
+    Blocked,
+    Zombie(UserExit),
+}
+
+/// A program's FPU/SSE state as FXSAVE stores it (512 bytes, 16-aligned),
+/// starting in the state `fninit` leaves plus the default MXCSR.
+#[repr(C, align(16))]
+#[derive(Clone)]
+struct FpuState([u8; 512]);
+
+impl FpuState {
+    fn initial() -> FpuState {
+        let mut state = FpuState([0; 512]);
+        state.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes()); // FCW
+        state.0[24..28].copy_from_slice(&0x1f80u32.to_le_bytes()); // MXCSR
+        state
+    }
+}
+
+struct Process {
+    pid: u32,
+    parent: u32,
+    name: String,
+    tables: Option<UserTables>,
+    kernel_stack: Box<[u64]>,
+    /// Saved kernel stack pointer while not running (switch_context).
+    kernel_rsp: u64,
+    fpu: Box<FpuState>,
+    state: State,
+    files: Vec<Option<File>>,
+    brk_start: u64,
+    brk: u64,
+    mmap_next: u64,
+    fs_base: u64,
+    /// Virtual time this process has run, the scheduler's fairness key.
+    cpu_ns: u64,
+    start_ns: u64,
+    /// A signal whose default action ends the process, not yet acted on.
+    pending_kill: Option<u32>,
+    /// Signals set to SIG_IGN (bit n-1 for signal n).
+    ignored: u64,
+}
+
+impl Process {
+    fn kernel_stack_top(&self) -> u64 {
+        (self.kernel_stack.as_ptr() as u64 + KERNEL_STACK_BYTES as u64) & !15
+    }
+
+    fn file(&self, fd: u64) -> Result<&File, i64> {
+        self.files
+            .get(usize::try_from(fd).map_err(|_| EBADF)?)
+            .and_then(Option::as_ref)
+            .ok_or(EBADF)
+    }
+
+    fn install(&mut self, file: File, lowest: usize) -> Result<u64, i64> {
+        let slot = (lowest..1024)
+            .find(|&fd| self.files.get(fd).is_none_or(Option::is_none))
+            .ok_or(24)?; // EMFILE
+        if self.files.len() <= slot {
+            self.files.resize(slot + 1, None);
+        }
+        self.files[slot] = Some(file);
+        Ok(slot as u64)
+    }
+}
+
+static PROCESSES: Mutex<BTreeMap<u32, Box<Process>>> = Mutex::new(BTreeMap::new());
+static CURRENT: AtomicU32 = AtomicU32::new(0);
+static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+/// The scheduler's (kernel thread's) saved stack pointer.
+static SCHEDULER_RSP: AtomicU64 = AtomicU64::new(0);
+/// When the running process's time slice ends (system time).
+static SLICE_END_NS: AtomicU64 = AtomicU64::new(u64::MAX);
+/// How long a process runs before another runnable one gets the CPU.
+const TIME_SLICE_NS: u64 = 10_000_000;
+
+fn current_pid() -> u32 {
+    CURRENT.load(Ordering::SeqCst)
+}
+
+/// Runs `f` on the current process.
+fn with_current<R>(f: impl FnOnce(&mut Process) -> R) -> R {
+    let mut processes = PROCESSES.lock();
+    let process = processes
+        .get_mut(&current_pid())
+        .expect("a system call comes from the current process");
+    f(process)
+}
+
+/// Wakes every blocked process: each re-checks what it waits for.
+fn wake_all() {
+    for process in PROCESSES.lock().values_mut() {
+        if process.state == State::Blocked {
+            process.state = State::Runnable;
+        }
+    }
+}
+
+/// Gives the CPU back to the scheduler; returns when this process is
+/// picked again. `state` is what the process becomes meanwhile.
+fn yield_to_scheduler(state: State) {
+    let rsp_slot = {
+        let mut processes = PROCESSES.lock();
+        let process = processes
+            .get_mut(&current_pid())
+            .expect("the current process exists");
+        process.state = state;
+        // The Box keeps the Process at a stable address while it lives;
+        // a process is freed only by its parent's wait4, never while it
+        // can still run.
+        &mut process.kernel_rsp as *mut u64
+    };
+    // SAFETY: rsp_slot points into the current process's boxed record
+    // (stable, see above); the scheduler context was saved by its own
+    // switch_context and is intact; no lock is held across the switch.
+    unsafe { switch_context(rsp_slot, SCHEDULER_RSP.load(Ordering::SeqCst)) };
+    act_on_pending_kill();
+}
+
+/// Creates a process that will enter user mode with `frame`.
+fn new_process(
+    parent: u32,
+    name: String,
+    tables: UserTables,
+    frame: &TrapFrame,
+    brk_start: u64,
+) -> Result<u32, UserTables> {
+    if PROCESSES.lock().len() >= MAX_PROCESSES {
+        return Err(tables);
+    }
+    let pid = NEXT_PID.fetch_add(1, Ordering::SeqCst);
+    let kernel_stack: Box<[u64]> = alloc::vec![0u64; KERNEL_STACK_BYTES / 8].into_boxed_slice();
+    let top = (kernel_stack.as_ptr() as u64 + KERNEL_STACK_BYTES as u64) & !15;
+    let frame_address = top - core::mem::size_of::<TrapFrame>() as u64;
+    // Below the frame: the first context switch_context will load — six
+    // callee-saved registers (zero) and the return address.
+    let context = frame_address - 7 * 8;
+    // SAFETY: [context, top) lies inside the freshly allocated kernel
+    // stack, 8-aligned; nothing else refers to it yet.
+    unsafe {
+        core::ptr::write(frame_address as *mut TrapFrame, TrapFrame { ..*frame });
+        for slot in 0..6 {
+            core::ptr::write((context + slot * 8) as *mut u64, 0);
+        }
+        core::ptr::write(
+            (context + 6 * 8) as *mut u64,
+            process_first_run as *const () as u64,
+        );
+    }
+    let process = Box::new(Process {
+        pid,
+        parent,
+        name,
+        tables: Some(tables),
+        kernel_stack,
+        kernel_rsp: context,
+        fpu: Box::new(FpuState::initial()),
+        state: State::Runnable,
+        files: alloc::vec![
+            Some(File::Console),
+            Some(File::Console),
+            Some(File::Console)
+        ],
+        brk_start,
+        brk: brk_start,
+        mmap_next: MMAP_BASE,
+        fs_base: 0,
+        cpu_ns: 0,
+        start_ns: crate::time::system_time_ns(),
+        pending_kill: None,
+        ignored: 0,
+    });
+    PROCESSES.lock().insert(pid, process);
+    Ok(pid)
+}
+
+/// Runs position-independent machine code `code` as a process; returns
+/// how it ended and what it wrote.
+pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
+    let image = load_code(code)?;
+    let frame = user_frame(image.entry, image.rsp);
+    let pid =
+        new_process(0, "test".into(), image.tables, &frame, image.brk_start).map_err(|tables| {
+            let _ = MMU.lock().destroy_user_tables(tables);
+            String::from("too many processes")
+        })?;
+    schedule_until_exit(pid)
+}
+
+/// Loads the static ELF executable `file` as process 1 (init) with `argv`
+/// and `envp` and runs every process until init exits.
+pub fn run_elf(
+    file: &[u8],
+    path: &str,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<(UserExit, Vec<u8>), String> {
+    let image = load_elf(file, path, argv, envp).map_err(|(_, e)| e)?;
+    let frame = user_frame(image.entry, image.rsp);
+    let name = path.rsplit('/').next().unwrap_or(path).into();
+    let pid = new_process(0, name, image.tables, &frame, image.brk_start).map_err(|tables| {
+        let _ = MMU.lock().destroy_user_tables(tables);
+        String::from("too many processes")
+    })?;
+    schedule_until_exit(pid)
+}
+
+/// System time when process 1 started (for /proc/1/stat).
+pub fn start_time_ns() -> u64 {
+    PROCESSES.lock().values().next().map_or(0, |p| p.start_ns)
+}
+
+/// Loads `pid`'s context: kernel stack for traps, address space, FPU
+/// area and FS base. Returns the context to switch to.
+fn prepare(pid: u32) -> Result<u64, String> {
+    let processes = PROCESSES.lock();
+    let process = processes.get(&pid).ok_or("no such process")?;
+    // SAFETY: the kernel stack lives as long as the process, which is not
+    // freed while it can run; only traps from its user mode use it.
+    unsafe { hypercall::stack_switch(xen_abi::arch::FLAT_KERNEL_SS64, process.kernel_stack_top()) }
+        .map_err(|e| format!("stack_switch: {e}"))?;
+    MMU.lock()
+        .switch_address_space(process.tables.as_ref())
+        .map_err(|e| format!("switching address space: {e}"))?;
+    crate::arch::x86_64::boot::user_fpu_area
+        .store(&*process.fpu as *const FpuState as u64, Ordering::SeqCst);
+    let _ = hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, process.fs_base);
+    Ok(process.kernel_rsp)
+}
+
+/// The scheduler: runs processes, least virtual time first, until `root`
+/// exits; then ends the others and returns `root`'s exit and output.
+fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
+    OUTPUT.lock().clear();
+    let result = loop {
+        let root_state = PROCESSES.lock().get(&root).map(|p| p.state.clone());
+        if let Some(State::Zombie(exit)) = root_state {
+            break Ok(exit);
+        }
+        let next = PROCESSES
+            .lock()
+            .values()
+            .filter(|p| p.state == State::Runnable)
+            .min_by_key(|p| p.cpu_ns)
+            .map(|p| p.pid);
+        let Some(pid) = next else {
+            // Everyone is blocked: sleep until an event, then let them
+            // re-check what they wait for.
+            if PROCESSES
+                .lock()
+                .values()
+                .all(|p| matches!(p.state, State::Zombie(_)))
+            {
+                break Err(String::from("no process left to run"));
+            }
+            crate::events::block();
+            crate::time::poll();
+            wake_all();
+            continue;
+        };
+        let context = match prepare(pid) {
+            Ok(context) => context,
+            Err(error) => break Err(error),
+        };
+        CURRENT.store(pid, Ordering::SeqCst);
+        let started = crate::time::virtual_ns();
+        // The slice timer's VIRQ arrives as an upcall in user mode, where
+        // `preempt_if_due` takes the CPU back.
+        let slice_end = crate::time::system_time_ns() + TIME_SLICE_NS;
+        SLICE_END_NS.store(slice_end, Ordering::SeqCst);
+        let slice_timer = crate::time::add_timer(slice_end, crate::time::TimerAction::Wake);
+        // `context` was saved by the process's own switch_context (or built
+        // by new_process for a first run) on its kernel stack, which is
+        // intact; SCHEDULER_RSP is ours to overwrite.
+        // SAFETY: both contexts are valid (above); no lock is held.
+        unsafe { switch_context(SCHEDULER_RSP.as_ptr(), context) };
+        SLICE_END_NS.store(u64::MAX, Ordering::SeqCst);
+        if let Some(timer) = slice_timer {
+            crate::time::cancel_timer(timer);
+        }
+        let ran = crate::time::virtual_ns().saturating_sub(started);
+        if let Some(process) = PROCESSES.lock().get_mut(&pid) {
+            process.cpu_ns += ran;
+        }
+        CURRENT.store(0, Ordering::SeqCst);
+    };
+    // Back to the kernel's own tables, then end everything that is left.
+    crate::arch::x86_64::boot::user_fpu_area.store(0, Ordering::SeqCst);
+    let _ = hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, 0);
+    let _ = MMU.lock().switch_address_space(None);
+    let leftovers: Vec<Box<Process>> = core::mem::take(&mut *PROCESSES.lock())
+        .into_values()
+        .collect();
+    for mut process in leftovers {
+        for file in process.files.drain(..).flatten() {
+            file.close();
+        }
+        if let Some(tables) = process.tables.take() {
+            let _ = MMU.lock().destroy_user_tables(tables);
+        }
+    }
+    let output = core::mem::take(&mut *OUTPUT.lock());
+    result.map(|exit| (exit, output))
+}
+
+/// Called after an event upcall that interrupted user mode: if the
+/// running process has used up its slice and another one is runnable,
+/// it goes back to the scheduler (preemption).
+pub fn preempt_if_due() {
+    let pid = current_pid();
+    if pid == 0 || crate::time::system_time_ns() < SLICE_END_NS.load(Ordering::SeqCst) {
+        return;
+    }
+    let others = PROCESSES
+        .lock()
+        .values()
+        .any(|p| p.pid != pid && p.state == State::Runnable);
+    if others {
+        yield_to_scheduler(State::Runnable);
+    } else {
+        act_on_pending_kill();
+    }
+}
+
+/// Ends the current process: files closed, address space torn down, the
+/// parent woken; never returns.
+fn exit_current(exit: UserExit) -> ! {
+    let (files, tables) =
+        with_current(|process| (core::mem::take(&mut process.files), process.tables.take()));
+    for file in files.into_iter().flatten() {
+        file.close();
+    }
+    crate::arch::x86_64::boot::user_fpu_area.store(0, Ordering::SeqCst);
+    {
+        let mut mmu = MMU.lock();
+        let _ = mmu.switch_address_space(None);
+        if let Some(tables) = tables {
+            let _ = mmu.destroy_user_tables(tables);
+        }
+    }
+    // Orphans are adopted by the root of the tree (pid 1's parent is 0).
+    let pid = current_pid();
+    for process in PROCESSES.lock().values_mut() {
+        if process.parent == pid {
+            process.parent = 1;
+        }
+    }
+    wake_all();
+    yield_to_scheduler(State::Zombie(exit));
+    unreachable!("a zombie is never scheduled");
+}
+
+/// wait4(pid, status, options, rusage).
+fn wait4(pid: i64, status_address: u64, options: u64) -> Result<u64, i64> {
+    const WNOHANG: u64 = 1;
+    loop {
+        let me = current_pid();
+        let (zombie, any_child) = {
+            let processes = PROCESSES.lock();
+            let mut children = processes
+                .values()
+                // pid <= 0 names a process group; every process is in one
+                // group so far, so that means any child.
+                .filter(|p| p.parent == me && (pid <= 0 || p.pid as i64 == pid));
+            let any = children.clone().next().is_some();
+            let zombie = children.find_map(|p| match &p.state {
+                State::Zombie(exit) => Some((p.pid, exit.clone())),
+                _ => None,
+            });
+            (zombie, any)
+        };
+        if let Some((child, exit)) = zombie {
+            // Reap: the zombie never runs again, so its stack can go.
+            let reaped = PROCESSES.lock().remove(&child);
+            drop(reaped);
+            if status_address != 0 {
+                copy_to_user(status_address, &exit.wait_status().to_le_bytes())?;
+            }
+            return Ok(child as u64);
+        }
+        if !any_child {
+            return Err(ECHILD);
+        }
+        if options & WNOHANG != 0 {
+            return Ok(0);
+        }
+        yield_to_scheduler(State::Blocked);
+    }
+}
