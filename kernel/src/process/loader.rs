@@ -232,6 +232,7 @@ pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
         process.mmap_next = MMAP_BASE;
         process.fs_base = 0;
         *process.fpu = FpuState::initial();
+        process.signals.exec();
         process.name = path_text
             .rsplit('/')
             .next()

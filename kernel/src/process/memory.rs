@@ -206,9 +206,13 @@ pub(super) fn fork(
             return Err(EAGAIN);
         }
     };
+    let (signals, pgid, sid) = with_current(|p| (p.signals.forked(), p.pgid, p.sid));
     {
         let mut processes = PROCESSES.lock();
         let child = processes.get_mut(&pid).expect("just inserted");
+        child.signals = signals;
+        child.pgid = pgid;
+        child.sid = sid;
         child.brk = brk;
         child.mmap_next = mmap_next;
         child.fs_base = fs_base;
@@ -229,28 +233,48 @@ pub(super) fn fork(
     }
     Ok(pid as u64)
 }
-/// Handles an exception from user mode: the process ends.
+/// Handles an exception from user mode: the matching signal is forced on
+/// the process, whose handler runs or which ends with a one-line report.
 pub fn fault(frame: &mut TrapFrame) {
+    use linux_abi::signal::Signal;
     // Tearing the process down lists its pages under the MMU lock.
     crate::mm::heap::ensure_headroom(2 << 20);
-    let (signal, name) = match frame.vector {
-        10..=14 => (11, "SIGSEGV"),
-        0 | 16 | 19 => (8, "SIGFPE"),
-        6 => (4, "SIGILL"),
-        3 | 1 => (5, "SIGTRAP"),
-        _ => (11, "SIGSEGV"),
+    // si_code values (asm-generic/siginfo.h).
+    const SEGV_MAPERR: i32 = 1;
+    const SEGV_ACCERR: i32 = 2;
+    const FPE_INTDIV: i32 = 1;
+    const ILL_ILLOPN: i32 = 2;
+    let cr2 = crate::xen::shared_info::cr2();
+    let (signal, code, address) = match frame.vector {
+        14 if frame.error_code & 1 != 0 => (Signal::SIGSEGV, SEGV_ACCERR, cr2),
+        14 => (Signal::SIGSEGV, SEGV_MAPERR, cr2),
+        0 => (Signal::SIGFPE, FPE_INTDIV, frame.rip),
+        16 | 19 => (Signal::SIGFPE, 0, frame.rip),
+        6 => (Signal::SIGILL, ILL_ILLOPN, frame.rip),
+        3 | 1 => (Signal::SIGTRAP, linux_abi::signal::SI_KERNEL, 0),
+        _ => (Signal::SIGSEGV, linux_abi::signal::SI_KERNEL, 0),
     };
-    let reason = if frame.vector == 14 {
+    let text = if frame.vector == 14 {
         format!(
-            "{name}: {} at {:#x} (error {:#x}) rip={:#x}",
+            "{signal}: {} at {cr2:#x} (error {:#x}) rip={:#x}",
             vector_name(frame.vector),
-            crate::xen::shared_info::cr2(),
             frame.error_code,
             frame.rip
         )
     } else {
-        format!("{name}: {} rip={:#x}", vector_name(frame.vector), frame.rip)
+        format!(
+            "{signal}: {} rip={:#x}",
+            vector_name(frame.vector),
+            frame.rip
+        )
     };
-    crate::kprintln!("user: process {} killed by {reason}", current_pid());
-    exit_current(UserExit::Killed { signal, reason })
+    force_fault(FaultReport {
+        signal,
+        code,
+        address,
+        trap_number: frame.vector,
+        error_code: frame.error_code,
+        text,
+    });
+    deliver(frame, None);
 }

@@ -43,6 +43,7 @@ mod loader;
 mod memory;
 mod signal;
 mod syscall;
+mod terminal;
 
 use files::*;
 use loader::*;
@@ -90,6 +91,8 @@ const EAGAIN: i64 = 11;
 const EPIPE: i64 = 32;
 const ENOEXEC: i64 = 8;
 const E2BIG: i64 = 7;
+const ESRCH: i64 = 3;
+const EINTR: i64 = 4;
 
 /// Not Linux: a test hook that overwrites every SSE register in the
 /// kernel, so the self-check can prove user FPU state is preserved.
@@ -114,6 +117,8 @@ enum State {
     Runnable,
     /// Waiting for a child, a pipe: runnable again at the next wake-up.
     Blocked,
+    /// Stopped by a signal (SIGSTOP, SIGTSTP ...) until SIGCONT.
+    Stopped,
     Zombie(UserExit),
 }
 
@@ -150,10 +155,15 @@ struct Process {
     /// Virtual time this process has run, the scheduler's fairness key.
     cpu_ns: u64,
     start_ns: u64,
-    /// A signal whose default action ends the process, not yet acted on.
-    pending_kill: Option<u32>,
-    /// Signals set to SIG_IGN (bit n-1 for signal n).
-    ignored: u64,
+    /// Actions, mask and pending set (`kernel_core::signals`).
+    signals: kernel_core::signals::SignalState,
+    /// The mask to restore after `rt_sigsuspend`'s temporary one.
+    suspend_mask: Option<linux_abi::signal::SigSet>,
+    /// The fault being signalled, for the handler's siginfo or the report.
+    fault: Option<FaultReport>,
+    /// Process group and session (job control, Ctrl-C).
+    pgid: u32,
+    sid: u32,
 }
 
 impl Process {
@@ -230,7 +240,6 @@ fn yield_to_scheduler(state: State) {
     // (stable, see above); the scheduler context was saved by its own
     // switch_context and is intact; no lock is held across the switch.
     unsafe { switch_context(rsp_slot, SCHEDULER_RSP.load(Ordering::SeqCst)) };
-    act_on_pending_kill();
 }
 
 /// Creates a process that will enter user mode with `frame`.
@@ -283,8 +292,11 @@ fn new_process(
         fs_base: 0,
         cpu_ns: 0,
         start_ns: crate::time::system_time_ns(),
-        pending_kill: None,
-        ignored: 0,
+        signals: kernel_core::signals::SignalState::new(),
+        suspend_mask: None,
+        fault: None,
+        pgid: if parent == 0 { pid } else { 1 },
+        sid: if parent == 0 { pid } else { 1 },
     });
     PROCESSES.lock().insert(pid, process);
     Ok(pid)
@@ -318,6 +330,7 @@ pub fn run_elf(
         let _ = MMU.lock().destroy_user_tables(tables);
         String::from("too many processes")
     })?;
+    terminal::init(pid);
     schedule_until_exit(pid)
 }
 
@@ -371,6 +384,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
             }
             crate::events::block();
             crate::time::poll();
+            terminal::pump();
             wake_all();
             continue;
         };
@@ -419,10 +433,21 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
     result.map(|exit| (exit, output))
 }
 
+/// After an event upcall that interrupted user mode: console input is
+/// taken (Ctrl-C becomes SIGINT), sleepers re-check their conditions (a
+/// timer may have expired), the process may be preempted, and signals
+/// are delivered before it resumes.
+pub fn after_upcall(frame: &mut TrapFrame) {
+    terminal::pump();
+    wake_all();
+    preempt_if_due();
+    deliver(frame, None);
+}
+
 /// Called after an event upcall that interrupted user mode: if the
 /// running process has used up its slice and another one is runnable,
 /// it goes back to the scheduler (preemption).
-pub fn preempt_if_due() {
+fn preempt_if_due() {
     let pid = current_pid();
     if pid == 0 || crate::time::system_time_ns() < SLICE_END_NS.load(Ordering::SeqCst) {
         return;
@@ -433,8 +458,6 @@ pub fn preempt_if_due() {
         .any(|p| p.pid != pid && p.state == State::Runnable);
     if others {
         yield_to_scheduler(State::Runnable);
-    } else {
-        act_on_pending_kill();
     }
 }
 
@@ -461,6 +484,8 @@ fn exit_current(exit: UserExit) -> ! {
             process.parent = 1;
         }
     }
+    let parent = with_current(|process| process.parent);
+    let _ = post(parent, linux_abi::signal::Signal::SIGCHLD.number());
     wake_all();
     yield_to_scheduler(State::Zombie(exit));
     unreachable!("a zombie is never scheduled");
@@ -470,14 +495,18 @@ fn exit_current(exit: UserExit) -> ! {
 fn wait4(pid: i64, status_address: u64, options: u64) -> Result<u64, i64> {
     const WNOHANG: u64 = 1;
     loop {
-        let me = current_pid();
+        let (me, my_group) = with_current(|p| (p.pid, p.pgid));
         let (zombie, any_child) = {
             let processes = PROCESSES.lock();
-            let mut children = processes
-                .values()
-                // pid <= 0 names a process group; every process is in one
-                // group so far, so that means any child.
-                .filter(|p| p.parent == me && (pid <= 0 || p.pid as i64 == pid));
+            // pid > 0: that child; 0: a child in our group; -1: any
+            // child; below -1: a child in group -pid.
+            let wanted = |p: &Process| match pid {
+                0 => p.pgid == my_group,
+                -1 => true,
+                _ if pid < 0 => p.pgid as i64 == -pid,
+                _ => p.pid as i64 == pid,
+            };
+            let mut children = processes.values().filter(|p| p.parent == me && wanted(p));
             let any = children.clone().next().is_some();
             let zombie = children.find_map(|p| match &p.state {
                 State::Zombie(exit) => Some((p.pid, exit.clone())),
@@ -500,6 +529,6 @@ fn wait4(pid: i64, status_address: u64, options: u64) -> Result<u64, i64> {
         if options & WNOHANG != 0 {
             return Ok(0);
         }
-        yield_to_scheduler(State::Blocked);
+        sleep_interruptibly()?;
     }
 }
