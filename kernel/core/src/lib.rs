@@ -38,3 +38,4 @@ pub mod time;
 pub mod timer_queue;
 pub mod tty;
 pub mod vfs;
+pub mod vma;

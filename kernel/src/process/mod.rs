@@ -31,7 +31,6 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel_core::pipe::{End, Pipe, PipeError};
 use kernel_core::vfs::{InodeId, Vfs};
 use spin::Mutex;
-use xen_abi::xen::MmuextOp;
 
 use crate::arch::x86_64::traps::{vector_name, TrapFrame};
 use crate::mm::paging::{UserTables, MMU, USER_END, USER_START};
@@ -44,6 +43,7 @@ mod memory;
 mod signal;
 mod syscall;
 mod terminal;
+mod vm;
 
 use files::*;
 use loader::*;
@@ -51,6 +51,7 @@ pub use memory::fault;
 use memory::*;
 use signal::*;
 pub use syscall::syscall;
+use vm::*;
 
 /// How a user program ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +94,8 @@ const ENOEXEC: i64 = 8;
 const E2BIG: i64 = 7;
 const ESRCH: i64 = 3;
 const EINTR: i64 = 4;
+const EACCES: i64 = 13;
+const ENODEV: i64 = 19;
 
 /// Not Linux: a test hook that overwrites every SSE register in the
 /// kernel, so the self-check can prove user FPU state is preserved.
@@ -150,7 +153,8 @@ struct Process {
     files: Vec<Option<File>>,
     brk_start: u64,
     brk: u64,
-    mmap_next: u64,
+    /// What the process may touch (pages come at first touch).
+    map: Map,
     fs_base: u64,
     /// Virtual time this process has run, the scheduler's fairness key.
     cpu_ns: u64,
@@ -249,6 +253,7 @@ fn new_process(
     tables: UserTables,
     frame: &TrapFrame,
     brk_start: u64,
+    map: Map,
 ) -> Result<u32, UserTables> {
     if PROCESSES.lock().len() >= MAX_PROCESSES {
         return Err(tables);
@@ -288,7 +293,7 @@ fn new_process(
         ],
         brk_start,
         brk: brk_start,
-        mmap_next: MMAP_BASE,
+        map,
         fs_base: 0,
         cpu_ns: 0,
         start_ns: crate::time::system_time_ns(),
@@ -307,11 +312,18 @@ fn new_process(
 pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
     let image = load_code(code)?;
     let frame = user_frame(image.entry, image.rsp);
-    let pid =
-        new_process(0, "test".into(), image.tables, &frame, image.brk_start).map_err(|tables| {
-            let _ = MMU.lock().destroy_user_tables(tables);
-            String::from("too many processes")
-        })?;
+    let pid = new_process(
+        0,
+        "test".into(),
+        image.tables,
+        &frame,
+        image.brk_start,
+        image.map,
+    )
+    .map_err(|tables| {
+        let _ = MMU.lock().destroy_user_tables(tables);
+        String::from("too many processes")
+    })?;
     schedule_until_exit(pid)
 }
 
@@ -323,13 +335,15 @@ pub fn run_elf(
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<(UserExit, Vec<u8>), String> {
-    let image = load_elf(file, path, argv, envp).map_err(|(_, e)| e)?;
+    let image = load_elf(file.to_vec(), path, argv, envp).map_err(|(_, e)| e)?;
     let frame = user_frame(image.entry, image.rsp);
     let name = path.rsplit('/').next().unwrap_or(path).into();
-    let pid = new_process(0, name, image.tables, &frame, image.brk_start).map_err(|tables| {
-        let _ = MMU.lock().destroy_user_tables(tables);
-        String::from("too many processes")
-    })?;
+    let pid = new_process(0, name, image.tables, &frame, image.brk_start, image.map).map_err(
+        |tables| {
+            let _ = MMU.lock().destroy_user_tables(tables);
+            String::from("too many processes")
+        },
+    )?;
     terminal::init(pid);
     schedule_until_exit(pid)
 }
@@ -382,6 +396,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
             {
                 break Err(String::from("no process left to run"));
             }
+            log::trace!("sched: idle at {}", crate::time::system_time_ns());
             crate::events::block();
             crate::time::poll();
             terminal::pump();
@@ -393,6 +408,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
             Err(error) => break Err(error),
         };
         CURRENT.store(pid, Ordering::SeqCst);
+        log::trace!("sched: run {pid} at {}", crate::time::system_time_ns());
         let started = crate::time::virtual_ns();
         // The slice timer's VIRQ arrives as an upcall in user mode, where
         // `preempt_if_due` takes the CPU back.
@@ -438,6 +454,10 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
 /// timer may have expired), the process may be preempted, and signals
 /// are delivered before it resumes.
 pub fn after_upcall(frame: &mut TrapFrame) {
+    // Due timers are taken and the next deadline armed: an upcall that
+    // came a little before the slice end by our clock re-arms the slice
+    // timer instead of leaving no timer at all.
+    crate::time::poll();
     terminal::pump();
     wake_all();
     preempt_if_due();
@@ -456,6 +476,7 @@ fn preempt_if_due() {
         .lock()
         .values()
         .any(|p| p.pid != pid && p.state == State::Runnable);
+    log::trace!("sched: slice of {pid} over, others runnable: {others}");
     if others {
         yield_to_scheduler(State::Runnable);
     }

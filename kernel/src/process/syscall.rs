@@ -317,52 +317,11 @@ pub fn syscall(frame: &mut TrapFrame) {
                 Ok(0)
             }
         }
-        Some(Sysno::Brk) => {
-            let (start, current) = with_current(|p| (p.brk_start, p.brk));
-            if a0 == 0 || a0 < start || a0 > start + (1 << 30) {
-                Ok(current)
-            } else {
-                let (from, to) = ((current + 0xfff) & !0xfff, (a0 + 0xfff) & !0xfff);
-                let grown = if to > from {
-                    map_zero_pages(from, to)
-                } else {
-                    Ok(())
-                };
-                match grown {
-                    Ok(()) => Ok(with_current(|p| {
-                        p.brk = a0.max(current);
-                        p.brk
-                    })),
-                    Err(_) => Ok(current),
-                }
-            }
-        }
-        Some(Sysno::Mmap) => {
-            let (len, flags) = (a1, a3);
-            let anonymous = flags & linux_abi::mman::MAP_ANONYMOUS as u64 != 0;
-            if !anonymous || a0 != 0 && flags & linux_abi::mman::MAP_FIXED as u64 != 0 {
-                // File mappings and fixed placement come later.
-                Err(ENOSYS)
-            } else if len == 0 || len > 1 << 30 {
-                Err(EINVAL)
-            } else {
-                let size = (len + 0xfff) & !0xfff;
-                let start = with_current(|p| {
-                    let start = p.mmap_next;
-                    p.mmap_next += size + 4096; // a guard gap
-                    start
-                });
-                map_zero_pages(start, start + size).map(|()| start)
-            }
-        }
-        Some(Sysno::Munmap) => {
-            if a0 % 4096 != 0 || a1 == 0 || a0.checked_add(a1).is_none_or(|end| end > USER_END) {
-                Err(EINVAL)
-            } else {
-                unmap_range(a0, (a0 + a1 + 0xfff) & !0xfff).map(|()| 0)
-            }
-        }
-        Some(Sysno::Mprotect | Sysno::Madvise) => Ok(0),
+        Some(Sysno::Brk) => Ok(brk(a0)),
+        Some(Sysno::Mmap) => mmap(a0, a1, a2, a3, a4 as i32, frame.r9),
+        Some(Sysno::Munmap) => munmap(a0, a1),
+        Some(Sysno::Mprotect) => mprotect(a0, a1, a2),
+        Some(Sysno::Madvise) => Ok(0),
         Some(Sysno::ArchPrctl) => match a0 {
             // ARCH_SET_FS
             0x1002 => {
