@@ -299,6 +299,50 @@ fn in_child(child: impl FnOnce() -> i32) -> Result<u32, String> {
     }
 }
 
+/// How long a case that should fail at once may sleep before it counts
+/// as hung.
+const SLEEP_DEADLINE_NS: u64 = 2_000_000_000;
+
+/// [`in_child`] for a child that might block for ever: past `deadline_ns`
+/// it is killed and the case fails, so the other cases still run.
+fn in_child_with_deadline(deadline_ns: u64, child: impl FnOnce() -> i32) -> Result<u32, String> {
+    const WNOHANG: u32 = 1;
+    let pid = match sys::fork() {
+        Err(errno) => return Err(format!("fork: {errno:?}")),
+        Ok(ForkResult::Child) => sys::exit(child()),
+        Ok(ForkResult::Parent(pid)) => pid,
+    };
+    let start = sys::monotonic_ns();
+    loop {
+        match sys::wait4(pid, WNOHANG) {
+            Ok(Some((_, status))) => return Ok(status.encode()),
+            Ok(None) if sys::monotonic_ns() - start > deadline_ns => {
+                let _ = sys::kill(pid, userland_rt::Signal::KILL);
+                let killed_at = sys::monotonic_ns();
+                // The kill must end even a sleeping child; do not wait for
+                // ever if it does not.
+                while sys::monotonic_ns() - killed_at < deadline_ns {
+                    if let Ok(Some(_)) = sys::wait4(pid, WNOHANG) {
+                        return Err(format!(
+                            "still blocked after {} ms (killed)",
+                            deadline_ns / 1_000_000
+                        ));
+                    }
+                    let _ = sys::sleep_ns(10_000_000);
+                }
+                return Err(format!(
+                    "still blocked after {} ms, and SIGKILL did not end it either",
+                    deadline_ns / 1_000_000
+                ));
+            }
+            Ok(None) => {
+                let _ = sys::sleep_ns(10_000_000);
+            }
+            Err(errno) => return Err(format!("wait4: {errno:?}")),
+        }
+    }
+}
+
 /// A child that only calls `execve`: [`ChildOutcome::ExecFailed`] with its
 /// errno, or how the new program ended.
 fn exec_in_child(exec: impl FnOnce() -> Errno) -> Result<ChildOutcome, String> {
@@ -1331,14 +1375,6 @@ fn arguments(runner: &mut Runner) {
             )
         })
     });
-    for (name, request) in [
-        ("nanosleep-nanoseconds-too-big", [0u64, 1_000_000_000]),
-        ("nanosleep-negative-seconds", [u64::MAX, 0]),
-    ] {
-        // SAFETY: the kernel reads the live local 16-byte timespec.
-        let result = unsafe { raw(Sysno::Nanosleep, [request.as_ptr() as u64, 0, 0, 0, 0, 0]) };
-        runner.case(&format!("argument-{name}"), einval(result));
-    }
     runner.case(
         "argument-kill-bad-signal",
         einval(hostile(
@@ -1411,6 +1447,34 @@ fn arguments(runner: &mut Runner) {
         "argument-sigkill-cannot-be-ignored",
         sigkill_cannot_be_ignored(),
     );
+    // Last: a kernel that sleeps instead of refusing, or does not wake a
+    // sleeper for SIGKILL, may leave a child behind, which would confuse
+    // the wait4 cases above.
+    for (name, request) in [
+        ("nanosleep-nanoseconds-too-big", [0u64, 1_000_000_000]),
+        ("nanosleep-negative-seconds", [u64::MAX, 0]),
+    ] {
+        // In a child with a deadline: a kernel that clamps instead of
+        // refusing would sleep for days.
+        let result = in_child_with_deadline(SLEEP_DEADLINE_NS, || {
+            // SAFETY: the kernel reads the live local 16-byte timespec.
+            match unsafe { raw(Sysno::Nanosleep, [request.as_ptr() as u64, 0, 0, 0, 0, 0]) } {
+                Ok(_) => 0,
+                Err(errno) => i32::from(EXEC_FAILED_STATUS_BASE) + errno.code(),
+            }
+        })
+        .and_then(|status| match ChildOutcome::of_exec_child(status) {
+            ChildOutcome::ExecFailed(Errno::EINVAL) => Ok(()),
+            ChildOutcome::ExecFailed(errno) => Err(format!("expected EINVAL, got {errno:?}")),
+            ChildOutcome::Exited(0) => Err("expected EINVAL, got success (it slept)".into()),
+            outcome => Err(format!("expected EINVAL, the child {outcome}")),
+        });
+        runner.case(&format!("argument-{name}"), result);
+    }
+    runner.case(
+        "argument-sigkill-ends-a-sleeping-child",
+        sigkill_ends_a_sleeping_child(),
+    );
 }
 
 /// A child asks to ignore SIGKILL and blocks on a pipe; SIGKILL must end
@@ -1441,6 +1505,43 @@ fn sigkill_cannot_be_ignored() -> Result<(), String> {
         ChildOutcome::of_child(status.encode()),
         Expectation::killed_by(&[signal::SIGKILL]),
     )
+}
+
+/// A child sleeping in nanosleep (10 s) is ended by SIGKILL at once.
+fn sigkill_ends_a_sleeping_child() -> Result<(), String> {
+    const WNOHANG: u32 = 1;
+    let pid = match sys::fork() {
+        Err(errno) => return Err(format!("fork: {errno:?}")),
+        Ok(ForkResult::Child) => {
+            let _ = sys::sleep_ns(10_000_000_000);
+            sys::exit(0)
+        }
+        Ok(ForkResult::Parent(pid)) => pid,
+    };
+    let _ = sys::sleep_ns(50_000_000);
+    sys::kill(pid, userland_rt::Signal::KILL).map_err(|errno| format!("kill: {errno:?}"))?;
+    let killed_at = sys::monotonic_ns();
+    while sys::monotonic_ns() - killed_at < SLEEP_DEADLINE_NS {
+        match sys::wait4(pid, WNOHANG) {
+            Ok(Some((_, status))) => {
+                return check_outcome(
+                    ChildOutcome::of_child(status.encode()),
+                    Expectation::killed_by(&[signal::SIGKILL]),
+                )
+            }
+            Ok(None) => {
+                let _ = sys::sleep_ns(10_000_000);
+            }
+            Err(errno) => return Err(format!("wait4: {errno:?}")),
+        }
+    }
+    // Reap it whenever it ends, so that later cases see no child.
+    let waited = sys::wait_for(pid);
+    Err(format!(
+        "still alive {} ms after SIGKILL (then wait4 gave {:?})",
+        SLEEP_DEADLINE_NS / 1_000_000,
+        waited.map(|status| ChildOutcome::of_child(status.encode()))
+    ))
 }
 
 // ---------------------------------------------------------------------
@@ -1476,6 +1577,11 @@ fn fork_bomb(runner: &mut Runner) {
             }
         }
     }
+    println!(
+        "fault-inject: fork bomb: {} children, then {:?}",
+        children.len(),
+        stopped_by
+    );
     runner.case(
         "fork-bomb-until-eagain",
         fork_bomb_verdict(children.len(), stopped_by, FORK_BOMB_MINIMUM),
