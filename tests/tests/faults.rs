@@ -372,7 +372,7 @@ fn garbage_initrd_of_random_bytes_is_reported() {
         "random-byte initrd",
         "random",
         &pseudo_random_bytes(0xbad, 256 << 10),
-        "cannot start /init",
+        "cannot start /init: initrd: cpio entry at offset 0x0: bad magic",
     );
 }
 
@@ -392,7 +392,7 @@ fn truncated_initrd_is_reported() {
         "initrd truncated in /init",
         "truncated-in-init",
         &archive[..cut],
-        "cannot start /init",
+        "cannot start /init: initrd: cpio entry at offset",
     );
 }
 
@@ -424,6 +424,71 @@ fn init_that_is_not_an_elf_is_reported() {
         "garbage as /init",
         "init-garbage",
         &archive_with_init(&pseudo_random_bytes(11, 8192)),
+        "cannot start /init",
+    );
+}
+
+/// A minimal ELF64 executable: one read+execute `PT_LOAD` of the whole
+/// file at `load_address` with `memsz_bytes`, entry at byte 0x78 (right
+/// after the headers): `exit_group(0)`.
+fn tiny_elf(load_address: u64, memsz_bytes: u64) -> Vec<u8> {
+    let code: [u8; 12] = [
+        0x31, 0xff, // xor edi, edi
+        0xb8, 231, 0, 0, 0, // mov eax, 231 (exit_group)
+        0x0f, 0x05, // syscall
+        0xeb, 0xfe, // jmp .
+        0x90,
+    ];
+    let file_len = 0x78 + code.len() as u64;
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    bytes.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    bytes.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(&(load_address + 0x78).to_le_bytes()); // e_entry
+    bytes.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    bytes.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    bytes.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for half in [64u16, 56, 1, 0, 0, 0] {
+        // e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
+        bytes.extend_from_slice(&half.to_le_bytes());
+    }
+    bytes.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+    bytes.extend_from_slice(&5u32.to_le_bytes()); // PF_R | PF_X
+    for word in [0, load_address, load_address, file_len, memsz_bytes, 0x1000] {
+        // p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
+        bytes.extend_from_slice(&word.to_le_bytes());
+    }
+    bytes.extend_from_slice(&code);
+    bytes
+}
+
+/// /init is an ELF that would map itself over the kernel, or that asks for
+/// 64 TiB: the kernel's own loader (not execve) refuses it. The
+/// well-formed control runs and exits 0, so the file is right otherwise.
+#[test]
+fn hostile_init_elf_is_refused() {
+    let control = write_initrd(
+        "init-elf-control",
+        &archive_with_init(&tiny_elf(0x40_0000, 0x84)),
+    );
+    let run = boot_with_initrd("", &control);
+    let mut checks = Checks::new("well-formed tiny /init", &run);
+    checks.expect(
+        run.find("init: /init exited with status 0").is_some(),
+        || "the control /init did not exit with status 0".to_owned(),
+    );
+    checks.finish();
+    check_initrd_refused(
+        "/init mapped over the kernel",
+        "init-elf-in-kernel",
+        &archive_with_init(&tiny_elf(0xffff_ffff_8000_0000, 0x84)),
+        "cannot start /init",
+    );
+    check_initrd_refused(
+        "/init with 64 TiB of bss",
+        "init-elf-huge",
+        &archive_with_init(&tiny_elf(0x40_0000, 1 << 46)),
         "cannot start /init",
     );
 }
