@@ -14,7 +14,8 @@
 //! | `syscalls` | unknown system-call numbers: `ENOSYS` |
 //! | `arguments` | bad fds, whence, flags, signals, lengths: `EBADF`/`EINVAL`/... |
 //! | `fork-bomb` | fork until `EAGAIN`; every child released and reaped; fork works again |
-//! | `memory` | a child maps and grows its break until `ENOMEM`; memory comes back |
+//! | `memory` | a child maps and grows its break until `ENOMEM`; memory comes back; fds until `EMFILE`; a full pipe blocks its writer |
+//! | `kernel-memory` | while a child holds all memory, another opens pipes until refused: the kernel's own allocations must fail cleanly |
 //!
 //! Expectations come from Linux's documentation (and, where it leaves a
 //! choice, Linux 6.1's code), not from our kernel: the host test
@@ -65,6 +66,7 @@ const GROUPS: &[(&str, Group)] = &[
     ("arguments", arguments),
     ("fork-bomb", fork_bomb),
     ("memory", memory),
+    ("kernel-memory", kernel_memory),
 ];
 
 fn main(args: Args, _env: Env) -> i32 {
@@ -303,9 +305,23 @@ fn in_child(child: impl FnOnce() -> i32) -> Result<u32, String> {
 /// as hung.
 const SLEEP_DEADLINE_NS: u64 = 2_000_000_000;
 
+/// How a child run with a deadline ended.
+enum ChildEnd {
+    /// It ended by itself with this wait status.
+    Exited(u32),
+    /// It was still running at the deadline; SIGKILL ended it.
+    KilledAtDeadline,
+    /// It was still running at the deadline, and SIGKILL did not end it
+    /// within another deadline.
+    Unkillable,
+}
+
 /// [`in_child`] for a child that might block for ever: past `deadline_ns`
-/// it is killed and the case fails, so the other cases still run.
-fn in_child_with_deadline(deadline_ns: u64, child: impl FnOnce() -> i32) -> Result<u32, String> {
+/// it is killed, so the other cases still run.
+fn in_child_with_deadline(
+    deadline_ns: u64,
+    child: impl FnOnce() -> i32,
+) -> Result<ChildEnd, String> {
     const WNOHANG: u32 = 1;
     let pid = match sys::fork() {
         Err(errno) => return Err(format!("fork: {errno:?}")),
@@ -315,32 +331,25 @@ fn in_child_with_deadline(deadline_ns: u64, child: impl FnOnce() -> i32) -> Resu
     let start = sys::monotonic_ns();
     loop {
         match sys::wait4(pid, WNOHANG) {
-            Ok(Some((_, status))) => return Ok(status.encode()),
-            Ok(None) if sys::monotonic_ns() - start > deadline_ns => {
-                let _ = sys::kill(pid, userland_rt::Signal::KILL);
-                let killed_at = sys::monotonic_ns();
-                // The kill must end even a sleeping child; do not wait for
-                // ever if it does not.
-                while sys::monotonic_ns() - killed_at < deadline_ns {
-                    if let Ok(Some(_)) = sys::wait4(pid, WNOHANG) {
-                        return Err(format!(
-                            "still blocked after {} ms (killed)",
-                            deadline_ns / 1_000_000
-                        ));
-                    }
-                    let _ = sys::sleep_ns(10_000_000);
-                }
-                return Err(format!(
-                    "still blocked after {} ms, and SIGKILL did not end it either",
-                    deadline_ns / 1_000_000
-                ));
-            }
+            Ok(Some((_, status))) => return Ok(ChildEnd::Exited(status.encode())),
+            Ok(None) if sys::monotonic_ns() - start > deadline_ns => break,
             Ok(None) => {
                 let _ = sys::sleep_ns(10_000_000);
             }
             Err(errno) => return Err(format!("wait4: {errno:?}")),
         }
     }
+    let _ = sys::kill(pid, userland_rt::Signal::KILL);
+    let killed_at = sys::monotonic_ns();
+    // The kill must end even a sleeping child; do not wait for ever if it
+    // does not.
+    while sys::monotonic_ns() - killed_at < deadline_ns {
+        if let Ok(Some(_)) = sys::wait4(pid, WNOHANG) {
+            return Ok(ChildEnd::KilledAtDeadline);
+        }
+        let _ = sys::sleep_ns(10_000_000);
+    }
+    Ok(ChildEnd::Unkillable)
 }
 
 /// A child that only calls `execve`: [`ChildOutcome::ExecFailed`] with its
@@ -1463,11 +1472,21 @@ fn arguments(runner: &mut Runner) {
                 Err(errno) => i32::from(EXEC_FAILED_STATUS_BASE) + errno.code(),
             }
         })
-        .and_then(|status| match ChildOutcome::of_exec_child(status) {
-            ChildOutcome::ExecFailed(Errno::EINVAL) => Ok(()),
-            ChildOutcome::ExecFailed(errno) => Err(format!("expected EINVAL, got {errno:?}")),
-            ChildOutcome::Exited(0) => Err("expected EINVAL, got success (it slept)".into()),
-            outcome => Err(format!("expected EINVAL, the child {outcome}")),
+        .and_then(|ended| match ended {
+            ChildEnd::Exited(status) => match ChildOutcome::of_exec_child(status) {
+                ChildOutcome::ExecFailed(Errno::EINVAL) => Ok(()),
+                ChildOutcome::ExecFailed(errno) => Err(format!("expected EINVAL, got {errno:?}")),
+                ChildOutcome::Exited(0) => Err("expected EINVAL, got success (it slept)".into()),
+                outcome => Err(format!("expected EINVAL, the child {outcome}")),
+            },
+            ChildEnd::KilledAtDeadline => Err(format!(
+                "expected EINVAL, still asleep after {} ms (killed)",
+                SLEEP_DEADLINE_NS / 1_000_000
+            )),
+            ChildEnd::Unkillable => Err(format!(
+                "expected EINVAL, still asleep after {} ms, and SIGKILL did not end it either",
+                SLEEP_DEADLINE_NS / 1_000_000
+            )),
         });
         runner.case(&format!("argument-{name}"), result);
     }
@@ -1616,7 +1635,116 @@ fn fork_bomb(runner: &mut Runner) {
             Ok(())
         },
     );
+    fork_bomb_tree(runner);
     runner.case("fork-bomb-fork-works-again", fork_exec_hello());
+}
+
+/// Children each process of the tree bomb forks at most (a bound for
+/// kernels without a small process limit: 8 + 64 + 512 processes).
+const TREE_FANOUT: usize = 8;
+/// Generations of the tree bomb below the first process.
+const TREE_DEPTH: u32 = 3;
+
+/// The exponential bomb: every new process forks too. Each process
+/// reports `c` when it starts and `e` when fork refused it, then waits
+/// on the release pipe and reaps its own children.
+fn fork_bomb_tree(runner: &mut Runner) {
+    let pipes =
+        sys::pipe2(OpenFlags(0)).and_then(|release| Ok((release, sys::pipe2(OpenFlags(0))?)));
+    let Ok(((release_read, release_write), (report_read, report_write))) = pipes else {
+        return runner.case(
+            "fork-bomb-tree-until-eagain",
+            Err(format!("pipe2: {pipes:?}")),
+        );
+    };
+    let tree = TreePipes {
+        release_read,
+        release_write,
+        report_write,
+    };
+    let status = tree_node(&tree, 0);
+    let _ = sys::close(report_write);
+    let _ = sys::close(release_read);
+    let mut reports = Vec::new();
+    let mut buffer = [0u8; 512];
+    while let Ok(read @ 1..) = sys::read(report_read, &mut buffer) {
+        reports.extend_from_slice(&buffer[..read]);
+    }
+    let _ = sys::close(report_read);
+    let created = reports.iter().filter(|&&byte| byte == b'c').count();
+    let refused = reports.iter().filter(|&&byte| byte == b'e').count();
+    println!("fault-inject: fork bomb tree: {created} processes, {refused} refusals");
+    runner.case(
+        "fork-bomb-tree-until-eagain",
+        match status {
+            0 if refused > 0 && created >= FORK_BOMB_MINIMUM => Ok(()),
+            0 => Err(format!("{created} processes, {refused} refused forks: expected EAGAIN")),
+            status => Err(format!(
+                "a process of the tree reported status {status} (1: a child did not exit 0; 2: fork failed with neither EAGAIN nor ENOMEM)"
+            )),
+        },
+    );
+    let leftover = hostile(Sysno::Wait4, [u64::MAX, 0, 1, 0, 0, 0]); // WNOHANG
+    runner.case(
+        "fork-bomb-tree-all-reaped",
+        if leftover == Err(Errno::ECHILD) {
+            Ok(())
+        } else {
+            Err(format!(
+                "wait4(-1, WNOHANG) gave {leftover:?}, expected ECHILD"
+            ))
+        },
+    );
+}
+
+/// The fds every process of the tree bomb shares.
+struct TreePipes {
+    release_read: Fd,
+    release_write: Fd,
+    report_write: Fd,
+}
+
+/// One process of the tree bomb: forks (children run this one level
+/// deeper), closes its release write end, waits for the release, reaps.
+/// Returns 0, 1 (a child ended otherwise than with 0) or 2 (fork failed
+/// with neither EAGAIN nor ENOMEM).
+fn tree_node(tree: &TreePipes, depth: u32) -> i32 {
+    let mut children = Vec::new();
+    let mut status = 0;
+    while depth < TREE_DEPTH && children.len() < TREE_FANOUT {
+        match sys::fork() {
+            Ok(ForkResult::Child) => {
+                let _ = sys::write(tree.report_write, b"c");
+                sys::exit(tree_node(tree, depth + 1))
+            }
+            Ok(ForkResult::Parent(pid)) => children.push(pid),
+            Err(Errno::EAGAIN | Errno::ENOMEM) => {
+                let _ = sys::write(tree.report_write, b"e");
+                break;
+            }
+            Err(_) => {
+                status = 2;
+                break;
+            }
+        }
+    }
+    let _ = sys::close(tree.release_write);
+    // EOF once every process has closed its write end.
+    let _ = sys::read(tree.release_read, &mut [0u8; 1]);
+    for pid in children {
+        match sys::wait_for(pid) {
+            Ok(child) if child.encode() == 0 => {}
+            Ok(child) => {
+                let reported = match ChildOutcome::of_child(child.encode()) {
+                    ChildOutcome::Exited(code @ 1..=2) => i32::from(code),
+                    _ => 1,
+                };
+                status = status.max(reported);
+            }
+            Err(_) => status = status.max(1),
+        }
+    }
+    status
 }
 
 /// fork + execve of /bin/hello (stdout on /dev/null): exit status 0.
@@ -1653,49 +1781,197 @@ const EXHAUSTION_STEP_BYTES: usize = 1 << 20;
 /// It may also be killed (an out-of-memory kill is a report too).
 fn exhaust_memory_in_child() -> Result<(ChildOutcome, u64), String> {
     let pipe = Pipe::new()?;
-    let status = in_child(|| {
-        let mut mappings = Vec::with_capacity(1 << 16);
-        let mut mib = 0u64;
-        let stopped_by = loop {
-            if mappings.len() == mappings.capacity() {
-                break Errno::E2BIG;
-            }
-            match sys::Mapping::anonymous(EXHAUSTION_STEP_BYTES) {
-                Ok(mut mapping) => {
-                    for page in mapping.as_mut_slice().chunks_mut(PAGE_SIZE as usize) {
-                        page[0] = 1;
-                    }
-                    mappings.push(mapping);
-                    mib += 1;
-                }
-                Err(errno) => break errno,
-            }
-        };
-        // Then the break, 1 MiB at a time, until brk(2) returns the old one.
-        let mut current = hostile(Sysno::Brk, [0; 6]).unwrap_or(0);
-        loop {
-            let request = current + EXHAUSTION_STEP_BYTES as u64;
-            match hostile(Sysno::Brk, [request, 0, 0, 0, 0, 0]) {
-                Ok(value) if value >= request => {
-                    current = value;
-                    mib += 1;
-                }
-                _ => break,
-            }
-        }
-        let _ = sys::write_all(pipe.write, &mib.to_le_bytes());
-        if stopped_by == Errno::ENOMEM {
-            0
-        } else {
-            100 + stopped_by.code()
-        }
-    })?;
+    let status = in_child(|| exhaust_memory(pipe.write, None))?;
     let mut bytes = [0u8; 8];
     let mib = match sys::read(pipe.read, &mut bytes) {
         Ok(8) => u64::from_le_bytes(bytes),
         _ => 0,
     };
     Ok((ChildOutcome::of_child(status), mib))
+}
+
+/// The body of an exhausting child: maps and touches 1 MiB blocks until
+/// `ENOMEM`, then grows the break until `brk` refuses, writes the MiB it
+/// got to `report` and, given `hold`, keeps everything until that pipe
+/// is closed. Returns its exit status: 0 if mapping stopped at `ENOMEM`.
+fn exhaust_memory(report: Fd, hold: Option<Fd>) -> i32 {
+    let mut mappings = Vec::with_capacity(1 << 16);
+    let mut mib = 0u64;
+    let stopped_by = loop {
+        if mappings.len() == mappings.capacity() {
+            break Errno::E2BIG;
+        }
+        match sys::Mapping::anonymous(EXHAUSTION_STEP_BYTES) {
+            Ok(mut mapping) => {
+                for page in mapping.as_mut_slice().chunks_mut(PAGE_SIZE as usize) {
+                    page[0] = 1;
+                }
+                mappings.push(mapping);
+                mib += 1;
+            }
+            Err(errno) => break errno,
+        }
+    };
+    // Then the break, 1 MiB at a time, until brk(2) returns the old one.
+    let mut current = hostile(Sysno::Brk, [0; 6]).unwrap_or(0);
+    loop {
+        let request = current + EXHAUSTION_STEP_BYTES as u64;
+        match hostile(Sysno::Brk, [request, 0, 0, 0, 0, 0]) {
+            Ok(value) if value >= request => {
+                current = value;
+                mib += 1;
+            }
+            _ => break,
+        }
+    }
+    let _ = sys::write_all(report, &mib.to_le_bytes());
+    if let Some(hold) = hold {
+        let _ = sys::read(hold, &mut [0u8; 1]);
+    }
+    if stopped_by == Errno::ENOMEM {
+        0
+    } else {
+        100 + stopped_by.code()
+    }
+}
+
+/// Runs `action` while a child holds all the memory it could get, then
+/// releases the holder (which must end normally or by SIGKILL/SIGSEGV).
+fn while_memory_is_exhausted(action: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    let (report_read, report_write) =
+        sys::pipe2(OpenFlags(0)).map_err(|errno| format!("pipe2: {errno:?}"))?;
+    let (hold_read, hold_write) =
+        sys::pipe2(OpenFlags(0)).map_err(|errno| format!("pipe2: {errno:?}"))?;
+    let holder = match sys::fork() {
+        Err(errno) => return Err(format!("fork: {errno:?}")),
+        Ok(ForkResult::Child) => {
+            let _ = sys::close(hold_write);
+            sys::exit(exhaust_memory(report_write, Some(hold_read)))
+        }
+        Ok(ForkResult::Parent(pid)) => pid,
+    };
+    let _ = sys::close(report_write);
+    let _ = sys::close(hold_read);
+    // Returns once the holder has taken everything (or died: end of file).
+    let _ = sys::read(report_read, &mut [0u8; 8]);
+    let _ = sys::close(report_read);
+    let verdict = action();
+    let _ = sys::close(hold_write);
+    let released = sys::wait_for(holder).map_err(|errno| format!("wait4 of the holder: {errno:?}"));
+    verdict?;
+    check_outcome(
+        ChildOutcome::of_child(released?.encode()),
+        Expectation::killed_by(&[signal::SIGKILL, signal::SIGSEGV]).or_runs(0),
+    )
+}
+
+/// While memory is exhausted, fork + exec: it may work or fail with
+/// ENOMEM/EAGAIN (fork(2), execve(2)), or the new process may be killed;
+/// the kernel must not fall over.
+fn fork_exec_under_pressure() -> Result<(), String> {
+    match sys::fork() {
+        Err(Errno::ENOMEM | Errno::EAGAIN) => Ok(()),
+        Err(errno) => Err(format!(
+            "fork: expected success, ENOMEM or EAGAIN, got {errno:?}"
+        )),
+        Ok(ForkResult::Child) => {
+            if let Ok(null) = sys::open("/dev/null", OpenFlags(O_WRONLY), 0) {
+                let _ = sys::dup2(null, Fd::STDOUT);
+            }
+            let errno = sys::execve(b"/bin/hello", &[b"hello"], &[]);
+            sys::exit(i32::from(EXEC_FAILED_STATUS_BASE) + errno.code())
+        }
+        Ok(ForkResult::Parent(pid)) => match sys::wait_for(pid) {
+            Ok(status) => check_outcome(
+                ChildOutcome::of_exec_child(status.encode()),
+                Expectation::exec_fails_or_killed(
+                    &[Errno::ENOMEM, Errno::EAGAIN],
+                    &[signal::SIGKILL, signal::SIGSEGV],
+                )
+                .or_runs(0),
+            ),
+            Err(errno) => Err(format!("wait4: {errno:?}")),
+        },
+    }
+}
+
+/// While memory is exhausted, pipes until the fd table is full: the
+/// kernel's heap cannot grow, so pipe2 must fail with ENOMEM (or the
+/// table fills first: EMFILE), never take the kernel down.
+fn pipes_under_pressure() -> Result<(), String> {
+    let mut opened = Vec::new();
+    let stopped_by = loop {
+        match sys::pipe2(OpenFlags(0)) {
+            Ok((read, write)) => opened.extend([read, write]),
+            Err(errno) => break errno,
+        }
+    };
+    let count = opened.len();
+    for fd in opened {
+        let _ = sys::close(fd);
+    }
+    println!("fault-inject: pipes under memory pressure: {count} fds, then {stopped_by:?}");
+    match stopped_by {
+        Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM => Ok(()),
+        other => Err(format!(
+            "{count} fds, then {other:?}: expected ENOMEM or EMFILE"
+        )),
+    }
+}
+
+/// A pipe nobody reads holds a bounded amount (pipe(7): 64 KiB on Linux);
+/// then the writer blocks. A kernel that buffered without bound would
+/// let one process fill the kernel heap.
+fn pipe_capacity_is_bounded() -> Result<(), String> {
+    const CHUNKS: usize = 256;
+    let pipe = Pipe::new()?;
+    let write_end = pipe.write;
+    let ended = in_child_with_deadline(SLEEP_DEADLINE_NS, || {
+        let chunk = [0x5au8; 65536];
+        for _ in 0..CHUNKS {
+            if sys::write_all(write_end, &chunk).is_err() {
+                return 1;
+            }
+        }
+        0
+    })?;
+    match ended {
+        ChildEnd::KilledAtDeadline => Ok(()),
+        ChildEnd::Unkillable => Err("the blocked writer survived SIGKILL".into()),
+        ChildEnd::Exited(status) => Err(format!(
+            "the writer {} after offering {} MiB to a pipe nobody reads",
+            ChildOutcome::of_child(status),
+            CHUNKS / 16
+        )),
+    }
+}
+
+/// Pipes until the fd table is full: `EMFILE` (or the system-wide
+/// `ENFILE`), and every fd closes again.
+fn fds_until_emfile() -> Result<(), String> {
+    let lowest = lowest_free_fd()?;
+    let mut opened = Vec::new();
+    let stopped_by = loop {
+        if opened.len() > 1 << 16 {
+            break None;
+        }
+        match sys::pipe2(OpenFlags(0)) {
+            Ok((read, write)) => opened.extend([read, write]),
+            Err(errno) => break Some(errno),
+        }
+    };
+    let count = opened.len();
+    for fd in opened {
+        let _ = sys::close(fd);
+    }
+    let after = lowest_free_fd()?;
+    match stopped_by {
+        Some(Errno::EMFILE | Errno::ENFILE) if after == lowest => Ok(()),
+        Some(Errno::EMFILE | Errno::ENFILE) => Err(format!(
+            "after closing every fd the lowest free fd is {after}, was {lowest}"
+        )),
+        other => Err(format!("{count} fds, then {other:?}: expected EMFILE")),
+    }
 }
 
 fn memory(runner: &mut Runner) {
@@ -1734,4 +2010,45 @@ fn memory(runner: &mut Runner) {
         "memory-comes-back",
         memory_recovered(before, after[0], after[1]),
     );
+    runner.case(
+        "memory-fork-while-exhausted",
+        while_memory_is_exhausted(fork_exec_under_pressure),
+    );
+    // 1024 fds of pipes, twice: the kernel may keep some heap after the
+    // first round, but must hand it back (MemFree) and must not lose more
+    // in the second.
+    let mut after_fds = Vec::new();
+    for round in ["first", "second"] {
+        runner.case(
+            &format!("memory-fds-until-emfile-{round}"),
+            fds_until_emfile(),
+        );
+        match mem_free_kib() {
+            Ok(kib) => after_fds.push(kib),
+            Err(why) => return runner.case("memory-comes-back-after-fds", Err(why)),
+        }
+    }
+    println!(
+        "fault-inject: MemFree after the pipes {} kB and {} kB",
+        after_fds[0], after_fds[1]
+    );
+    runner.case(
+        "memory-comes-back-after-fds",
+        memory_recovered(after[1], after_fds[0], after_fds[1]),
+    );
+    // Last: a writer that SIGKILL cannot end stays until the pipe closes.
+    runner.case("memory-pipe-capacity-bounded", pipe_capacity_is_bounded());
+}
+
+// ---------------------------------------------------------------------
+// kernel-memory
+
+/// The kernel's own allocations (pipes, fd tables) while user memory is
+/// exhausted. Its own group: a kernel that panics here ends the boot.
+fn kernel_memory(runner: &mut Runner) {
+    runner.case(
+        "kernel-memory-pipes-while-exhausted",
+        while_memory_is_exhausted(pipes_under_pressure),
+    );
+    runner.case("kernel-memory-fork-exec-afterwards", fork_exec_hello());
 }
