@@ -27,6 +27,7 @@ pub mod bench;
 pub mod cli;
 pub mod echo;
 pub mod errno;
+pub mod fault;
 pub mod fmt;
 pub mod ls;
 pub mod procfs;
