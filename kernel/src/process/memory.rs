@@ -110,6 +110,7 @@ pub(super) fn fork(
         signals: p.signals.forked(),
         pgid: p.pgid,
         sid: p.sid,
+        cwd: p.cwd,
     });
     let Inherited {
         name,
@@ -122,6 +123,7 @@ pub(super) fn fork(
         signals,
         pgid,
         sid,
+        cwd,
     } = inherited;
     let pid = match new_process(parent, name, child_tables, &child_frame, brk_start, map) {
         Ok(pid) => pid,
@@ -142,6 +144,7 @@ pub(super) fn fork(
     child.signals = signals;
     child.pgid = pgid;
     child.sid = sid;
+    child.cwd = cwd;
     // CLONE_CHILD_SETTID: the child's copy of *child_tid holds its id.
     if let (Some(address), Some(space)) = (child_tid, child.tables.as_ref()) {
         write_u32_in(space, address, pid);
@@ -161,6 +164,7 @@ struct Inherited {
     signals: kernel_core::signals::SignalState,
     pgid: u32,
     sid: u32,
+    cwd: Option<InodeId>,
 }
 
 /// Handles an exception from user mode: the matching signal is forced on

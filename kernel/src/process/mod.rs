@@ -40,6 +40,7 @@ use crate::xen::hypercall;
 mod files;
 mod loader;
 mod memory;
+mod procfs;
 mod signal;
 mod syscall;
 mod terminal;
@@ -96,6 +97,7 @@ const ESRCH: i64 = 3;
 const EINTR: i64 = 4;
 const EACCES: i64 = 13;
 const ENODEV: i64 = 19;
+const ENOTDIR: i64 = 20;
 
 /// Not Linux: a test hook that overwrites every SSE register in the
 /// kernel, so the self-check can prove user FPU state is preserved.
@@ -165,6 +167,10 @@ struct Process {
     suspend_mask: Option<linux_abi::signal::SigSet>,
     /// The fault being signalled, for the handler's siginfo or the report.
     fault: Option<FaultReport>,
+    /// Working directory (None: the root).
+    cwd: Option<InodeId>,
+    /// May use the kernel's test hooks (self-check programs only).
+    test_hooks: bool,
     /// Process group and session (job control, Ctrl-C).
     pgid: u32,
     sid: u32,
@@ -299,11 +305,14 @@ fn new_process(
         start_ns: crate::time::system_time_ns(),
         signals: kernel_core::signals::SignalState::new(),
         suspend_mask: None,
+        test_hooks: false,
+        cwd: None,
         fault: None,
         pgid: if parent == 0 { pid } else { 1 },
         sid: if parent == 0 { pid } else { 1 },
     });
     PROCESSES.lock().insert(pid, process);
+    procfs::add(pid);
     Ok(pid)
 }
 
@@ -324,6 +333,9 @@ pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
         let _ = MMU.lock().destroy_user_tables(tables);
         String::from("too many processes")
     })?;
+    if let Some(process) = PROCESSES.lock().get_mut(&pid) {
+        process.test_hooks = true;
+    }
     schedule_until_exit(pid)
 }
 
@@ -346,11 +358,6 @@ pub fn run_elf(
     )?;
     terminal::init(pid);
     schedule_until_exit(pid)
-}
-
-/// System time when process 1 started (for /proc/1/stat).
-pub fn start_time_ns() -> u64 {
-    PROCESSES.lock().values().next().map_or(0, |p| p.start_ns)
 }
 
 /// Loads `pid`'s context: kernel stack for traps, address space, FPU
@@ -438,6 +445,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
         .into_values()
         .collect();
     for mut process in leftovers {
+        procfs::remove(process.pid);
         for file in process.files.drain(..).flatten() {
             file.close();
         }
@@ -539,6 +547,7 @@ fn wait4(pid: i64, status_address: u64, options: u64) -> Result<u64, i64> {
             // Reap: the zombie never runs again, so its stack can go.
             let reaped = PROCESSES.lock().remove(&child);
             drop(reaped);
+            procfs::remove(child);
             if status_address != 0 {
                 copy_to_user(status_address, &exit.wait_status().to_le_bytes())?;
             }

@@ -11,6 +11,30 @@ pub fn syscall(frame: &mut TrapFrame) {
     crate::mm::heap::ensure_headroom(2 << 20);
     let number = frame.rax;
     let (a0, a1, a2, a3, a4) = (frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8);
+    // Descriptors are C ints: only the low 32 bits count (a negative one
+    // becomes a huge number, which is EBADF).
+    let int_fd = |value: u64| value as i32 as i64 as u64;
+    let sysno = Sysno::from_raw(number);
+    let takes_fd = matches!(
+        sysno,
+        Some(
+            Sysno::Read
+                | Sysno::Write
+                | Sysno::Readv
+                | Sysno::Writev
+                | Sysno::Close
+                | Sysno::Dup
+                | Sysno::Dup2
+                | Sysno::Dup3
+                | Sysno::Fcntl
+                | Sysno::Lseek
+                | Sysno::Fstat
+                | Sysno::Getdents64
+                | Sysno::Ioctl
+                | Sysno::Fchdir
+        )
+    );
+    let a0 = if takes_fd { int_fd(a0) } else { a0 };
     log::trace!(
         "syscall pid={} nr={} args={a0:#x} {a1:#x} {a2:#x} {a3:#x}",
         current_pid(),
@@ -30,13 +54,74 @@ pub fn syscall(frame: &mut TrapFrame) {
             Ok(total)
         })(),
         Some(Sysno::Read) => read_file(a0, a1, a2),
-        Some(Sysno::Open) => open_path(linux_abi::fcntl::AT_FDCWD as i64, a0, a1 as u32),
+        Some(Sysno::Open) => open_path(linux_abi::fcntl::AT_FDCWD as i64, a0, a1 as u32, a2 as u32),
+        Some(Sysno::Creat) => open_path(
+            linux_abi::fcntl::AT_FDCWD as i64,
+            a0,
+            0o1 | 0o100 | 0o1000, // O_WRONLY | O_CREAT | O_TRUNC
+            a1 as u32,
+        ),
         // int arguments (fds, pids) arrive in 64-bit registers with
         // undefined upper halves: only the low 32 bits count.
-        Some(Sysno::Openat) => open_path(a0 as i32 as i64, a1, a2 as u32),
+        Some(Sysno::Openat) => open_path(a0 as i32 as i64, a1, a2 as u32, a3 as u32),
+        Some(Sysno::Mkdir | Sysno::Mkdirat) => (|| {
+            let (dirfd, path, mode) = if sysno == Some(Sysno::Mkdir) {
+                (linux_abi::fcntl::AT_FDCWD as i64, a0, a1)
+            } else {
+                (a0 as i32 as i64, a1, a2)
+            };
+            let path = string_from_user(path)?;
+            let context = path_context(dirfd, &path)?;
+            let mut vfs = VFS.lock();
+            vfs.as_mut()
+                .ok_or(ENOENT)?
+                .mkdir(&context, &path, mode as u32 & 0o7777, now())
+                .map(|_| 0)
+                .map_err(errno)
+        })(),
+        Some(Sysno::Unlink | Sysno::Rmdir | Sysno::Unlinkat) => (|| {
+            const AT_REMOVEDIR: u64 = 0x200;
+            let (dirfd, path, directory) = match sysno {
+                Some(Sysno::Unlinkat) => (a0 as i32 as i64, a1, a2 & AT_REMOVEDIR != 0),
+                Some(Sysno::Rmdir) => (linux_abi::fcntl::AT_FDCWD as i64, a0, true),
+                _ => (linux_abi::fcntl::AT_FDCWD as i64, a0, false),
+            };
+            let path = string_from_user(path)?;
+            let context = path_context(dirfd, &path)?;
+            let mut vfs = VFS.lock();
+            let vfs = vfs.as_mut().ok_or(ENOENT)?;
+            let result = if directory {
+                vfs.rmdir(&context, &path, now())
+            } else {
+                vfs.unlink(&context, &path, now())
+            };
+            result.map(|()| 0).map_err(errno)
+        })(),
+        Some(Sysno::Rename | Sysno::Renameat | Sysno::Renameat2) => (|| {
+            let (old_dir, old, new_dir, new) = if sysno == Some(Sysno::Rename) {
+                let cwd = linux_abi::fcntl::AT_FDCWD as i64;
+                (cwd, a0, cwd, a1)
+            } else {
+                (a0 as i32 as i64, a1, a2 as i32 as i64, a3)
+            };
+            let (old, new) = (string_from_user(old)?, string_from_user(new)?);
+            let context = path_context(old_dir, &old)?;
+            if path_context(new_dir, &new)? != context {
+                return Err(18); // EXDEV: one directory context at a time
+            }
+            let mut vfs = VFS.lock();
+            vfs.as_mut()
+                .ok_or(ENOENT)?
+                .rename(&context, &old, &new, now())
+                .map(|()| 0)
+                .map_err(errno)
+        })(),
         Some(Sysno::Close) => close_fd(a0),
         Some(Sysno::Dup) => dup_to(a0, None, 0),
-        Some(Sysno::Dup2 | Sysno::Dup3) => dup_to(a0, Some(a1), 0),
+        Some(Sysno::Dup2) => dup_to(a0, Some(int_fd(a1)), 0),
+        Some(Sysno::Dup3) if a0 == int_fd(a1) => Err(EINVAL),
+        Some(Sysno::Dup3) if a2 & !0o2000000 != 0 => Err(EINVAL),
+        Some(Sysno::Dup3) => dup_to(a0, Some(int_fd(a1)), 0),
         Some(Sysno::Fcntl) => match a1 {
             0 | 1030 => dup_to(a0, None, a2), // F_DUPFD, F_DUPFD_CLOEXEC
             1..=2 | 4 => with_current(|p| p.file(a0).map(|_| 0)), // F_GETFD, F_SETFD, F_SETFL
@@ -44,6 +129,13 @@ pub fn syscall(frame: &mut TrapFrame) {
             _ => Err(EINVAL),
         },
         Some(Sysno::Pipe | Sysno::Pipe2) => (|| {
+            // O_CLOEXEC, O_NONBLOCK and O_DIRECT are the flags pipe2 knows.
+            if sysno == Some(Sysno::Pipe2) && a1 & !(0o2000000 | 0o4000 | 0o40000) != 0 {
+                return Err(EINVAL);
+            }
+            // Check where the two descriptors go before creating them, so a
+            // bad pointer leaves no descriptors behind.
+            check_user_range(a0, 8, true)?;
             let pipe = Arc::new(Mutex::new(Pipe::new()));
             let (read, write) = with_current(|p| {
                 let read = p.install(File::PipeRead(pipe.clone()), 0)?;
@@ -73,6 +165,8 @@ pub fn syscall(frame: &mut TrapFrame) {
             Ok(()) => return,
             Err(code) => Err(code),
         },
+        // WNOHANG, WUNTRACED, WCONTINUED, __WNOTHREAD, __WALL, __WCLONE.
+        Some(Sysno::Wait4) if a2 & !(1 | 2 | 8 | 0xe000_0000) != 0 => Err(EINVAL),
         Some(Sysno::Wait4) => wait4(a0 as i32 as i64, a1, a2),
         Some(Sysno::Kill) => {
             let (target, signal) = (a0 as i32, a1 as u32);
@@ -189,11 +283,10 @@ pub fn syscall(frame: &mut TrapFrame) {
         })(),
         Some(Sysno::Readlink) => (|| {
             let path = string_from_user(a0)?;
+            let context = path_context(linux_abi::fcntl::AT_FDCWD as i64, &path)?;
             let vfs = VFS.lock();
             let vfs = vfs.as_ref().ok_or(ENOENT)?;
-            let id = vfs
-                .resolve(&vfs.root_context(current_pid()), &path, false)
-                .map_err(errno)?;
+            let id = vfs.resolve(&context, &path, false).map_err(errno)?;
             let target = vfs
                 .readlink(id, &kernel_core::vfs::Caller { pid: current_pid() })
                 .map_err(errno)?;
@@ -296,8 +389,22 @@ pub fn syscall(frame: &mut TrapFrame) {
             Err(error) => Err(error),
         },
         // Every process runs in the root directory so far.
-        Some(Sysno::Getcwd) => copy_to_user(a0, b"/\0").map(|()| 2),
-        Some(Sysno::Chdir) => Ok(0),
+        Some(Sysno::Getcwd) => current_directory().and_then(|mut path| {
+            path.push(0);
+            if path.len() as u64 > a1 {
+                return Err(34); // ERANGE
+            }
+            copy_to_user(a0, &path).map(|()| path.len() as u64)
+        }),
+        Some(Sysno::Chdir) => change_directory(
+            string_from_user(a0)
+                .and_then(|path| resolve_path(linux_abi::fcntl::AT_FDCWD as i64, &path)),
+        ),
+        Some(Sysno::Fchdir) => change_directory(match with_current(|p| p.file(a0).cloned()) {
+            Ok(File::Node(node)) => Ok(node.lock().0),
+            Ok(_) => Err(ENOTDIR),
+            Err(error) => Err(error),
+        }),
         // Restartable sequences are optional; glibc copes with ENOSYS.
         Some(Sysno::Rseq) => Err(ENOSYS),
         Some(Sysno::Prlimit64) => {
@@ -416,7 +523,7 @@ pub fn syscall(frame: &mut TrapFrame) {
             Ok(0)
         }
         Some(Sysno::Exit | Sysno::ExitGroup) => exit_current(UserExit::Exited(a0 as i32)),
-        _ if frame.rax == SYS_TEST_CLOBBER_SSE => {
+        _ if frame.rax == SYS_TEST_CLOBBER_SSE && with_current(|p| p.test_hooks) => {
             crate::arch::x86_64::test_programs::clobber_sse();
             Ok(0)
         }
