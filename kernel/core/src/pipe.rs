@@ -138,8 +138,8 @@ impl Pipe {
         }
         ring.resize(size, 0);
         let physical = self.ring.len();
-        for i in 0..self.len {
-            ring[i] = self.ring[(self.head + i) % physical];
+        for (i, byte) in ring.iter_mut().take(self.len).enumerate() {
+            *byte = self.ring[(self.head + i) % physical];
         }
         self.ring = ring;
         self.head = 0;

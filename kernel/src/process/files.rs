@@ -170,8 +170,6 @@ pub(super) fn console_stat() -> linux_abi::stat::Stat {
     stat
 }
 
-/// Maps zeroed, writable user pages over `[start, end)` (page-aligned),
-
 pub(super) fn read_file(fd: u64, address: u64, len: u64) -> Result<u64, i64> {
     let file = with_current(|process| process.file(fd).cloned())?;
     // The whole buffer must be user memory, even if less is read.

@@ -337,10 +337,10 @@ pub fn syscall(frame: &mut TrapFrame) {
             }
             Ok(0)
         })(),
-        Some(Sysno::RtSigpending) => (|| {
+        Some(Sysno::RtSigpending) => {
             let pending = with_current(|p| p.signals.pending_blocked());
             copy_to_user(a0, &pending.0.to_le_bytes()).map(|()| 0)
-        })(),
+        }
         // Waits with a temporary mask until a signal is delivered; the
         // handler's frame saves the old mask, which sigreturn restores.
         Some(Sysno::RtSigsuspend) => (|| {
