@@ -332,3 +332,32 @@ fn interactive_shell_on_the_console_with_ctrl_c() {
     });
     checks.finish();
 }
+
+/// Files and processes as busybox uses them: working directories,
+/// mkdir/ln/rm, a `#!` script (and EACCES without the execute bit),
+/// sendfile through `cat`, sysinfo through `free`, `/proc/<pid>` through
+/// `ps`, and SIGALRM through `timeout`.
+#[test]
+fn busybox_files_scripts_and_process_tools() {
+    check_program(
+        "busybox files and tools",
+        "init=/bin/busybox -- sh -c \"cd /tmp && pwd && mkdir d && cd d && echo data > f && \
+         ln -s f l && cat l && cd .. && rm -r d && test ! -e d && echo removed; \
+         printf '#!/bin/busybox sh\\necho script-ran $1\\n' > /tmp/s.sh; chmod +x /tmp/s.sh; \
+         /tmp/s.sh arg1; chmod -x /tmp/s.sh; /tmp/s.sh; echo noexec=$?; \
+         busybox free | busybox head -n 2; busybox ps; \
+         busybox timeout 1 busybox sleep 10; echo timeout=$?\"",
+        "/bin/busybox",
+        &[
+            "/tmp",
+            "data",
+            "removed",
+            "script-ran arg1",
+            "Permission denied",
+            "noexec=126",
+            "Mem:",
+            "busybox ps",
+            "timeout=143",
+        ],
+    );
+}

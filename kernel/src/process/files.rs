@@ -86,7 +86,8 @@ pub(super) fn open_path(dirfd: i64, path_address: u64, flags: u32, mode: u32) ->
     let id = {
         let mut vfs = VFS.lock();
         let vfs = vfs.as_mut().ok_or(ENOENT)?;
-        vfs.open(&context, &path, flags, mode & 0o7777, now())
+        let umask = with_current(|p| p.umask);
+        vfs.open(&context, &path, flags, mode & 0o7777 & !umask, now())
             .map_err(errno)?
     };
     let kind = VFS.lock().as_ref().ok_or(ENOENT)?.kind(id).map_err(errno)?;

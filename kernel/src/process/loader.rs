@@ -314,6 +314,10 @@ pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
         process.fs_base = 0;
         *process.fpu = FpuState::initial();
         process.signals.exec();
+        process.cmdline = argv
+            .iter()
+            .flat_map(|arg| arg.iter().copied().chain([0]))
+            .collect();
         process.name = path_text
             .rsplit('/')
             .next()

@@ -111,6 +111,8 @@ pub(super) fn fork(
         pgid: p.pgid,
         sid: p.sid,
         cwd: p.cwd,
+        umask: p.umask,
+        cmdline: p.cmdline.clone(),
     });
     let Inherited {
         name,
@@ -124,6 +126,8 @@ pub(super) fn fork(
         pgid,
         sid,
         cwd,
+        umask,
+        cmdline,
     } = inherited;
     let pid = match new_process(parent, name, child_tables, &child_frame, brk_start, map) {
         Ok(pid) => pid,
@@ -145,6 +149,8 @@ pub(super) fn fork(
     child.pgid = pgid;
     child.sid = sid;
     child.cwd = cwd;
+    child.umask = umask;
+    child.cmdline = cmdline;
     // CLONE_CHILD_SETTID: the child's copy of *child_tid holds its id.
     if let (Some(address), Some(space)) = (child_tid, child.tables.as_ref()) {
         write_u32_in(space, address, pid);
@@ -165,6 +171,8 @@ struct Inherited {
     pgid: u32,
     sid: u32,
     cwd: Option<InodeId>,
+    umask: u32,
+    cmdline: Vec<u8>,
 }
 
 /// Handles an exception from user mode: the matching signal is forced on

@@ -37,7 +37,9 @@ use crate::mm::paging::{UserTables, MMU, USER_END, USER_START};
 use crate::mm::{frames, mfn_to_pfn, pfn_to_mfn, physmap_address};
 use crate::xen::hypercall;
 
+mod fileops;
 mod files;
+mod info;
 mod loader;
 mod memory;
 mod procfs;
@@ -46,7 +48,9 @@ mod syscall;
 mod terminal;
 mod vm;
 
+use fileops::*;
 use files::*;
+use info::*;
 use loader::*;
 pub use memory::fault;
 use memory::*;
@@ -167,6 +171,14 @@ struct Process {
     suspend_mask: Option<linux_abi::signal::SigSet>,
     /// The fault being signalled, for the handler's siginfo or the report.
     fault: Option<FaultReport>,
+    /// argv, NUL-terminated strings back to back (/proc/<pid>/cmdline).
+    cmdline: Vec<u8>,
+    /// File mode bits new files do not get (umask).
+    umask: u32,
+    /// CPU time of reaped children (getrusage, times).
+    children_cpu_ns: u64,
+    /// When SIGALRM is due (alarm), system time.
+    alarm_at: Option<u64>,
     /// Working directory (None: the root).
     cwd: Option<InodeId>,
     /// May use the kernel's test hooks (self-check programs only).
@@ -307,6 +319,10 @@ fn new_process(
         suspend_mask: None,
         test_hooks: false,
         cwd: None,
+        children_cpu_ns: 0,
+        umask: 0o022,
+        cmdline: Vec::new(),
+        alarm_at: None,
         fault: None,
         pgid: if parent == 0 { pid } else { 1 },
         sid: if parent == 0 { pid } else { 1 },
@@ -357,6 +373,12 @@ pub fn run_elf(
         },
     )?;
     terminal::init(pid);
+    if let Some(process) = PROCESSES.lock().get_mut(&pid) {
+        process.cmdline = argv
+            .iter()
+            .flat_map(|arg| arg.iter().copied().chain([0]))
+            .collect();
+    }
     schedule_until_exit(pid)
 }
 
@@ -407,6 +429,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
             crate::events::block();
             crate::time::poll();
             terminal::pump();
+            fire_alarms();
             wake_all();
             continue;
         };
@@ -467,6 +490,7 @@ pub fn after_upcall(frame: &mut TrapFrame) {
     // timer instead of leaving no timer at all.
     crate::time::poll();
     terminal::pump();
+    fire_alarms();
     wake_all();
     preempt_if_due();
     deliver(frame, None);
@@ -546,6 +570,10 @@ fn wait4(pid: i64, status_address: u64, options: u64) -> Result<u64, i64> {
         if let Some((child, exit)) = zombie {
             // Reap: the zombie never runs again, so its stack can go.
             let reaped = PROCESSES.lock().remove(&child);
+            if let Some(reaped) = &reaped {
+                let cpu = reaped.cpu_ns + reaped.children_cpu_ns;
+                with_current(|p| p.children_cpu_ns += cpu);
+            }
             drop(reaped);
             procfs::remove(child);
             if status_address != 0 {

@@ -1,6 +1,6 @@
 //! `/proc/<pid>`: one directory per process, added when it is created and
 //! removed when it is reaped, with `stat` (proc(5)'s fields, what `ps`
-//! reads) and `cmdline`-style `comm`, rendered from the process table when
+//! reads), `cmdline` and `comm`, rendered from the process table when
 //! read.
 
 use alloc::boxed::Box;
@@ -21,7 +21,6 @@ fn render_stat(pid: u32, out: &mut Vec<u8>) {
         return;
     };
     let state = match p.state {
-        State::Runnable if current_pid() == pid => 'R',
         State::Runnable => 'R',
         State::Blocked => 'S',
         State::Stopped => 'T',
@@ -65,7 +64,13 @@ pub(super) fn add(pid: u32) {
             out.push(b'\n');
         }
     });
+    let cmdline = SyntheticFn(SyntheticKind::File, move |_: &Caller, out: &mut Vec<u8>| {
+        if let Some(p) = PROCESSES.lock().get(&pid) {
+            out.extend_from_slice(&p.cmdline);
+        }
+    });
     let _ = vfs.add_synthetic(dir, b"stat", Box::new(stat), now);
+    let _ = vfs.add_synthetic(dir, b"cmdline", Box::new(cmdline), now);
     let _ = vfs.add_synthetic(dir, b"comm", Box::new(comm), now);
 }
 

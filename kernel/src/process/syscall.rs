@@ -42,17 +42,11 @@ pub fn syscall(frame: &mut TrapFrame) {
     );
     let result: Result<u64, i64> = match Sysno::from_raw(frame.rax) {
         Some(Sysno::Write) => copy_from_user(a1, a2).and_then(|bytes| write_file(a0, &bytes)),
-        Some(Sysno::Writev) => (|| {
-            let iov = copy_from_user(a1, a2.min(1024) * 16)?;
-            let mut total = 0;
-            for entry in iov.chunks_exact(16) {
-                let base = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
-                let len = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
-                let bytes = copy_from_user(base, len)?;
-                total += write_file(a0, &bytes)?;
-            }
-            Ok(total)
-        })(),
+        Some(Sysno::Writev) => writev(a0, a1, a2),
+        Some(Sysno::Readv) => readv(a0, a1, a2),
+        Some(Sysno::Pread64) => pread(a0, a1, a2, a3),
+        Some(Sysno::Pwrite64) => pwrite(a0, a1, a2, a3),
+        Some(Sysno::Sendfile) => sendfile(a0, int_fd(a1), a2, a3),
         Some(Sysno::Read) => read_file(a0, a1, a2),
         Some(Sysno::Open) => open_path(linux_abi::fcntl::AT_FDCWD as i64, a0, a1 as u32, a2 as u32),
         Some(Sysno::Creat) => open_path(
@@ -281,18 +275,41 @@ pub fn syscall(frame: &mut TrapFrame) {
             node.lock().1 = dirents.next_cookie;
             Ok(dirents.bytes as u64)
         })(),
-        Some(Sysno::Readlink) => (|| {
-            let path = string_from_user(a0)?;
-            let context = path_context(linux_abi::fcntl::AT_FDCWD as i64, &path)?;
-            let vfs = VFS.lock();
-            let vfs = vfs.as_ref().ok_or(ENOENT)?;
-            let id = vfs.resolve(&context, &path, false).map_err(errno)?;
-            let target = vfs
-                .readlink(id, &kernel_core::vfs::Caller { pid: current_pid() })
-                .map_err(errno)?;
-            let len = target.len().min(a2 as usize);
-            copy_to_user(a1, &target[..len]).map(|()| len as u64)
-        })(),
+        Some(Sysno::Readlink) => readlink(CWD, a0, a1, a2),
+        Some(Sysno::Readlinkat) => readlink(a0 as i32 as i64, a1, a2, a3),
+        Some(Sysno::Access) => access(CWD, a0, a1),
+        Some(Sysno::Faccessat | Sysno::Faccessat2) => access(a0 as i32 as i64, a1, a2),
+        Some(Sysno::Chmod) => chmod(string_from_user(a0).and_then(|p| resolve_path(CWD, &p)), a1),
+        Some(Sysno::Fchmod) => chmod(inode_of(a0 as i32 as i64 as u64), a1),
+        Some(Sysno::Fchmodat) => chmod(
+            string_from_user(a1).and_then(|p| resolve_path(a0 as i32 as i64, &p)),
+            a2,
+        ),
+        Some(Sysno::Truncate) => {
+            truncate(string_from_user(a0).and_then(|p| resolve_path(CWD, &p)), a1)
+        }
+        Some(Sysno::Ftruncate) => truncate(inode_of(a0 as i32 as i64 as u64), a1),
+        Some(Sysno::Symlink) => symlink(a0, CWD, a1),
+        Some(Sysno::Symlinkat) => symlink(a0, a1 as i32 as i64, a2),
+        Some(Sysno::Link) => link(CWD, a0, CWD, a1, 0),
+        Some(Sysno::Linkat) => link(a0 as i32 as i64, a1, a2 as i32 as i64, a3, a4),
+        Some(Sysno::Umask) => {
+            Ok(with_current(|p| core::mem::replace(&mut p.umask, a0 as u32 & 0o777)) as u64)
+        }
+        Some(Sysno::Gettimeofday) => gettimeofday(a0, a1),
+        Some(Sysno::Time) => {
+            let seconds = crate::time::wallclock().secs;
+            if a0 != 0 {
+                copy_to_user(a0, &seconds.to_le_bytes()).map(|()| seconds)
+            } else {
+                Ok(seconds)
+            }
+        }
+        Some(Sysno::Getrusage) => getrusage(a0 as i32, a1),
+        Some(Sysno::Times) => times(a0),
+        Some(Sysno::Sysinfo) => sysinfo(a0),
+        Some(Sysno::SchedGetaffinity) => sched_getaffinity(a0 as i32, a1, a2),
+        Some(Sysno::Alarm) => Ok(alarm(a0 & 0xffff_ffff)),
         Some(Sysno::Getpid | Sysno::Gettid | Sysno::SetTidAddress) => Ok(current_pid() as u64),
         Some(Sysno::Getppid) => Ok(with_current(|p| p.parent) as u64),
         Some(Sysno::Getpgrp) => Ok(with_current(|p| p.pgid) as u64),
