@@ -446,6 +446,8 @@ pub fn syscall(frame: &mut TrapFrame) {
         Some(Sysno::Munmap) => munmap(a0, a1),
         Some(Sysno::Mprotect) => mprotect(a0, a1, a2),
         Some(Sysno::Madvise) => Ok(0),
+        // The file system lives in memory: nothing to write back.
+        Some(Sysno::Sync | Sysno::Fsync | Sysno::Fdatasync | Sysno::Syncfs) => Ok(0),
         Some(Sysno::ArchPrctl) => match a0 {
             // ARCH_SET_FS
             0x1002 => {
@@ -538,6 +540,32 @@ pub fn syscall(frame: &mut TrapFrame) {
         Some(Sysno::SchedYield) => {
             yield_to_scheduler(State::Runnable);
             Ok(0)
+        }
+        // reboot(magic1, magic2, cmd): poweroff, restart and halt end the
+        // whole system, as `busybox poweroff` expects.
+        Some(Sysno::Reboot) => {
+            const MAGIC1: u64 = 0xfee1_dead;
+            const MAGIC2: [u64; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
+            if a0 as u32 as u64 != MAGIC1 || !MAGIC2.contains(&(a1 as u32 as u64)) {
+                Err(EINVAL)
+            } else {
+                use kernel_core::cmdline::ShutdownAction;
+                match a2 as u32 {
+                    0x4321_fedc | 0xcdef_0123 => {
+                        crate::kprintln!(
+                            "reboot: power off requested by process {}",
+                            current_pid()
+                        );
+                        crate::shutdown::finish(ShutdownAction::Poweroff)
+                    }
+                    0x0123_4567 | 0xa1b2_c3d4 => {
+                        crate::kprintln!("reboot: restart requested by process {}", current_pid());
+                        crate::shutdown::finish(ShutdownAction::Reboot)
+                    }
+                    0x89ab_cdef | 0 => Ok(0), // Ctrl-Alt-Del on/off
+                    _ => Err(EINVAL),
+                }
+            }
         }
         Some(Sysno::Exit | Sysno::ExitGroup) => exit_current(UserExit::Exited(a0 as i32)),
         _ if frame.rax == SYS_TEST_CLOBBER_SSE && with_current(|p| p.test_hooks) => {
