@@ -587,6 +587,7 @@ pub fn syscall(frame: &mut TrapFrame) {
 /// Stores a system call's result and delivers pending signals on the way
 /// out (restarting the call or turning it into EINTR as needed).
 fn finish(frame: &mut TrapFrame, number: u64, result: Result<u64, i64>) {
+    log::trace!("syscall pid={} nr={number} -> {result:?}", current_pid());
     frame.rax = match result {
         Ok(value) => value,
         Err(errno) => (-errno) as u64,
