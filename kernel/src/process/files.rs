@@ -28,9 +28,11 @@ impl File {
         match self {
             File::PipeRead(pipe) => {
                 pipe.lock().close_end(End::Read);
+                wake_pipe_waiters(&pipe);
             }
             File::PipeWrite(pipe) => {
                 pipe.lock().close_end(End::Write);
+                wake_pipe_waiters(&pipe);
             }
             _ => {}
         }
@@ -195,10 +197,12 @@ pub(super) fn read_file(fd: u64, address: u64, len: u64) -> Result<u64, i64> {
             match result {
                 Ok(count) => {
                     copy_to_user(address, &buffer[..count])?;
-                    wake_all();
+                    wake_pipe_waiters(&pipe);
                     return Ok(count as u64);
                 }
-                Err(PipeError::WouldBlock) => sleep_interruptibly()?,
+                Err(PipeError::WouldBlock) => {
+                    sleep_interruptibly(Wait::Pipe(Arc::as_ptr(&pipe) as usize))?
+                }
                 Err(PipeError::BrokenPipe | PipeError::NoMemory) => return Ok(0),
             }
         },
@@ -242,14 +246,16 @@ pub(super) fn write_file(fd: u64, bytes: &[u8]) -> Result<u64, i64> {
                 match result {
                     Ok(count) => {
                         written += count;
-                        wake_all();
+                        wake_pipe_waiters(&pipe);
                     }
-                    Err(PipeError::WouldBlock) => match sleep_interruptibly() {
-                        Ok(()) => {}
-                        // Interrupted after a partial write: report it.
-                        Err(_) if written > 0 => break,
-                        Err(error) => return Err(error),
-                    },
+                    Err(PipeError::WouldBlock) => {
+                        match sleep_interruptibly(Wait::Pipe(Arc::as_ptr(&pipe) as usize)) {
+                            Ok(()) => {}
+                            // Interrupted after a partial write: report it.
+                            Err(_) if written > 0 => break,
+                            Err(error) => return Err(error),
+                        }
+                    }
                     Err(PipeError::BrokenPipe | PipeError::NoMemory) if written > 0 => break,
                     Err(PipeError::NoMemory) => return Err(ENOMEM),
                     Err(PipeError::BrokenPipe) => {
@@ -282,7 +288,6 @@ pub(super) fn close_fd(fd: u64) -> Result<u64, i64> {
             .ok_or(EBADF)
     })?;
     file.close();
-    wake_all();
     Ok(0)
 }
 
@@ -307,7 +312,6 @@ pub(super) fn dup_to(old: u64, new: Option<u64>, lowest: u64) -> Result<u64, i64
             if let Some(replaced) = replaced {
                 replaced.close();
             }
-            wake_all();
             Ok(new)
         }
         None => with_current(|process| process.install(file, lowest as usize)),

@@ -26,7 +26,9 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use kernel_core::sched::RunQueue;
 
 use kernel_core::pipe::{End, Pipe, PipeError};
 use kernel_core::vfs::{InodeId, Vfs};
@@ -121,11 +123,29 @@ extern "C" {
     fn process_first_run();
 }
 
+/// What a blocked process waits for: only a matching event (or a signal)
+/// wakes it, so blocked processes cost nothing while others run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// A child to end (wait4).
+    Child,
+    /// Data, room or a closed end in the pipe at this address.
+    Pipe(usize),
+    /// Console input.
+    Console,
+    /// A deadline, in system time (nanosleep).
+    Until(u64),
+    /// Any file to become ready, or the deadline (poll).
+    Poll(Option<u64>),
+    /// Nothing but a signal (sigsuspend, pause).
+    Signal,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     Runnable,
-    /// Waiting for a child, a pipe: runnable again at the next wake-up.
-    Blocked,
+    /// Waiting, until the event it names or a signal.
+    Blocked(Wait),
     /// Stopped by a signal (SIGSTOP, SIGTSTP ...) until SIGCONT.
     Stopped,
     Zombie(UserExit),
@@ -219,8 +239,11 @@ static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 static SCHEDULER_RSP: AtomicU64 = AtomicU64::new(0);
 /// When the running process's time slice ends (system time).
 static SLICE_END_NS: AtomicU64 = AtomicU64::new(u64::MAX);
-/// How long a process runs before another runnable one gets the CPU.
-const TIME_SLICE_NS: u64 = 10_000_000;
+/// The shortest slice: under emulation a shorter one spends most of it
+/// switching.
+const MIN_SLICE_NS: u64 = 2_000_000;
+/// `sched_yield` asked the scheduler to prefer another process.
+static YIELDING: AtomicBool = AtomicBool::new(false);
 
 fn current_pid() -> u32 {
     CURRENT.load(Ordering::SeqCst)
@@ -235,13 +258,60 @@ fn with_current<R>(f: impl FnOnce(&mut Process) -> R) -> R {
     f(process)
 }
 
-/// Wakes every blocked process: each re-checks what it waits for.
-fn wake_all() {
+/// The run queue (`kernel_core::sched`, CFS-like, fair by virtual
+/// time); set up when the first process starts.
+static RUN_QUEUE: Mutex<Option<RunQueue<u32>>> = Mutex::new(None);
+
+/// Runs `f` on the run queue.
+fn with_run_queue<R>(f: impl FnOnce(&mut RunQueue<u32>) -> R) -> R {
+    f(RUN_QUEUE.lock().get_or_insert_with(RunQueue::default))
+}
+
+/// Makes `process` runnable if it is blocked or stopped (a wake-up, a
+/// signal, SIGCONT). Called with the process table locked.
+fn make_runnable(process: &mut Process) {
+    if matches!(process.state, State::Blocked(_) | State::Stopped) {
+        process.state = State::Runnable;
+        with_run_queue(|queue| {
+            let _ = queue.wake(process.pid);
+        });
+    }
+}
+
+/// Wakes the blocked processes whose wait `wanted` accepts; each then
+/// re-checks its own condition.
+fn wake_where(wanted: impl Fn(Wait) -> bool) {
     for process in PROCESSES.lock().values_mut() {
-        if process.state == State::Blocked {
-            process.state = State::Runnable;
+        if let State::Blocked(wait) = process.state {
+            if wanted(wait) {
+                make_runnable(process);
+            }
         }
     }
+}
+
+/// Wakes `pid` if it waits for `wait`.
+fn wake_where_pid(pid: u32, wait: Wait) {
+    if let Some(process) = PROCESSES.lock().get_mut(&pid) {
+        if process.state == State::Blocked(wait) {
+            make_runnable(process);
+        }
+    }
+}
+
+/// Something happened to `pipe` (data, room, an end closed).
+fn wake_pipe_waiters(pipe: &Arc<Mutex<Pipe>>) {
+    let key = Arc::as_ptr(pipe) as usize;
+    wake_where(|wait| wait == Wait::Pipe(key) || matches!(wait, Wait::Poll(_)));
+}
+
+/// Processes whose deadline has passed.
+fn wake_expired_sleepers() {
+    let now = crate::time::system_time_ns();
+    wake_where(|wait| match wait {
+        Wait::Until(deadline) | Wait::Poll(Some(deadline)) => deadline <= now,
+        _ => false,
+    });
 }
 
 /// Gives the CPU back to the scheduler; returns when this process is
@@ -252,6 +322,18 @@ fn yield_to_scheduler(state: State) {
         let process = processes
             .get_mut(&current_pid())
             .expect("the current process exists");
+        let virtual_now = crate::time::virtual_ns();
+        with_run_queue(|queue| match state {
+            // Still runnable (preempted, yielding): the scheduler's next
+            // `schedule` charges it and puts it back in the queue.
+            State::Runnable => {}
+            State::Blocked(_) | State::Stopped => {
+                let _ = queue.sleep(process.pid, virtual_now);
+            }
+            State::Zombie(_) => {
+                let _ = queue.remove(process.pid);
+            }
+        });
         process.state = state;
         // The Box keeps the Process at a stable address while it lives;
         // a process is freed only by its parent's wait4, never while it
@@ -328,6 +410,9 @@ fn new_process(
         sid: if parent == 0 { pid } else { 1 },
     });
     PROCESSES.lock().insert(pid, process);
+    with_run_queue(|queue| {
+        let _ = queue.add(pid);
+    });
     procfs::add(pid);
     Ok(pid)
 }
@@ -413,15 +498,15 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
         if let Some(State::Zombie(exit)) = root_state {
             break Ok(exit);
         }
-        let next = PROCESSES
-            .lock()
-            .values()
-            .filter(|p| p.state == State::Runnable)
-            .min_by_key(|p| p.cpu_ns)
-            .map(|p| p.pid);
+        let virtual_now = crate::time::virtual_ns();
+        let next = if YIELDING.swap(false, Ordering::SeqCst) {
+            with_run_queue(|queue| queue.yield_current(virtual_now))
+        } else {
+            with_run_queue(|queue| queue.schedule(virtual_now))
+        };
         let Some(pid) = next else {
-            // Everyone is blocked: sleep until an event, then let them
-            // re-check what they wait for.
+            // Everyone is blocked: sleep until an event, then wake those
+            // it concerns (a timer, the console, a signal).
             if PROCESSES
                 .lock()
                 .values()
@@ -434,7 +519,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
             crate::time::poll();
             terminal::pump();
             fire_alarms();
-            wake_all();
+            wake_expired_sleepers();
             continue;
         };
         let context = match prepare(pid) {
@@ -445,8 +530,10 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
         log::trace!("sched: run {pid} at {}", crate::time::system_time_ns());
         let started = crate::time::virtual_ns();
         // The slice timer's VIRQ arrives as an upcall in user mode, where
-        // `preempt_if_due` takes the CPU back.
-        let slice_end = crate::time::system_time_ns() + TIME_SLICE_NS;
+        // `preempt_if_due` takes the CPU back. The slice shrinks as more
+        // processes are runnable (the run queue's latency target).
+        let slice = with_run_queue(|queue| queue.slice_ns()).max(MIN_SLICE_NS);
+        let slice_end = crate::time::system_time_ns() + slice;
         SLICE_END_NS.store(slice_end, Ordering::SeqCst);
         let slice_timer = crate::time::add_timer(slice_end, crate::time::TimerAction::Wake);
         // `context` was saved by the process's own switch_context (or built
@@ -468,6 +555,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
     crate::arch::x86_64::boot::user_fpu_area.store(0, Ordering::SeqCst);
     let _ = hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, 0);
     let _ = MMU.lock().switch_address_space(None);
+    *RUN_QUEUE.lock() = None;
     let leftovers: Vec<Box<Process>> = core::mem::take(&mut *PROCESSES.lock())
         .into_values()
         .collect();
@@ -495,7 +583,7 @@ pub fn after_upcall(frame: &mut TrapFrame) {
     crate::time::poll();
     terminal::pump();
     fire_alarms();
-    wake_all();
+    wake_expired_sleepers();
     preempt_if_due();
     deliver(frame, None);
 }
@@ -508,10 +596,7 @@ fn preempt_if_due() {
     if pid == 0 || crate::time::system_time_ns() < SLICE_END_NS.load(Ordering::SeqCst) {
         return;
     }
-    let others = PROCESSES
-        .lock()
-        .values()
-        .any(|p| p.pid != pid && p.state == State::Runnable);
+    let others = with_run_queue(|queue| queue.ready_count() > 0);
     log::trace!("sched: slice of {pid} over, others runnable: {others}");
     if others {
         yield_to_scheduler(State::Runnable);
@@ -536,14 +621,19 @@ fn exit_current(exit: UserExit) -> ! {
     }
     // Orphans are adopted by the root of the tree (pid 1's parent is 0).
     let pid = current_pid();
+    let mut adopted_zombie = false;
     for process in PROCESSES.lock().values_mut() {
         if process.parent == pid {
             process.parent = 1;
+            adopted_zombie |= matches!(process.state, State::Zombie(_));
         }
+    }
+    if adopted_zombie {
+        wake_where_pid(1, Wait::Child);
     }
     let parent = with_current(|process| process.parent);
     let _ = post(parent, linux_abi::signal::Signal::SIGCHLD.number());
-    wake_all();
+    wake_where_pid(parent, Wait::Child);
     yield_to_scheduler(State::Zombie(exit));
     unreachable!("a zombie is never scheduled");
 }
@@ -591,6 +681,6 @@ fn wait4(pid: i64, status_address: u64, options: u64) -> Result<u64, i64> {
         if options & WNOHANG != 0 {
             return Ok(0);
         }
-        sleep_interruptibly()?;
+        sleep_interruptibly(Wait::Child)?;
     }
 }

@@ -22,7 +22,7 @@ fn render_stat(pid: u32, out: &mut Vec<u8>) {
     };
     let state = match p.state {
         State::Runnable => 'R',
-        State::Blocked => 'S',
+        State::Blocked(_) => 'S',
         State::Stopped => 'T',
         State::Zombie(_) => 'Z',
     };

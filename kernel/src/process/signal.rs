@@ -57,8 +57,8 @@ pub(super) fn post(pid: u32, number: u32) -> Result<(), i64> {
     let wake = posted.wake
         || (posted.resume && process.state == State::Stopped)
         || signal == Signal::SIGKILL;
-    if wake && matches!(process.state, State::Blocked | State::Stopped) {
-        process.state = State::Runnable;
+    if wake {
+        make_runnable(process);
     }
     Ok(())
 }
@@ -109,11 +109,11 @@ pub(super) fn deliverable() -> bool {
 /// Blocks until woken, unless a signal must be delivered first
 /// (`ERESTARTSYS`). Callers loop: re-check what they wait for, then call
 /// this again, so a result that is ready wins over a signal, as in Linux.
-pub(super) fn sleep_interruptibly() -> Result<(), i64> {
+pub(super) fn sleep_interruptibly(wait: Wait) -> Result<(), i64> {
     if deliverable() {
         return Err(ERESTARTSYS);
     }
-    yield_to_scheduler(State::Blocked);
+    yield_to_scheduler(State::Blocked(wait));
     Ok(())
 }
 

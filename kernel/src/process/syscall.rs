@@ -369,11 +369,11 @@ pub fn syscall(frame: &mut TrapFrame) {
                 let old = p.signals.set_blocked(mask);
                 p.suspend_mask = Some(old);
             });
-            while sleep_interruptibly().is_ok() {}
+            while sleep_interruptibly(Wait::Signal).is_ok() {}
             Err(ERESTARTNOHAND)
         })(),
         Some(Sysno::Pause) => {
-            while sleep_interruptibly().is_ok() {}
+            while sleep_interruptibly(Wait::Signal).is_ok() {}
             Err(ERESTARTNOHAND)
         }
         Some(Sysno::RtSigreturn) => {
@@ -538,6 +538,7 @@ pub fn syscall(frame: &mut TrapFrame) {
             copy_to_user(a0, &bytes).map(|()| bytes.len() as u64)
         }
         Some(Sysno::SchedYield) => {
+            YIELDING.store(true, Ordering::SeqCst);
             yield_to_scheduler(State::Runnable);
             Ok(0)
         }
@@ -689,7 +690,7 @@ fn nanosleep(clock: u64, flags: u64, request: u64, remaining: u64) -> Result<u64
         if crate::time::system_time_ns() >= deadline {
             break Ok(0);
         }
-        if let Err(error) = sleep_interruptibly() {
+        if let Err(error) = sleep_interruptibly(Wait::Until(deadline)) {
             break Err(error);
         }
     };
@@ -741,7 +742,7 @@ fn poll(address: u64, count: u64, deadline: Option<u64>) -> Result<u64, i64> {
         if ready > 0 || deadline.is_some_and(|at| crate::time::system_time_ns() >= at) {
             break Ok(ready);
         }
-        if sleep_interruptibly().is_err() {
+        if sleep_interruptibly(Wait::Poll(deadline)).is_err() {
             break Err(ERESTARTNOHAND);
         }
     };

@@ -80,7 +80,7 @@ pub fn pump() {
         for signal in signals {
             let _ = post_to_group(FOREGROUND.load(Ordering::SeqCst), signal.number());
         }
-        wake_all();
+        wake_where(|wait| matches!(wait, Wait::Console | Wait::Poll(_)));
     }
 }
 
@@ -97,7 +97,7 @@ pub(super) fn read(len: usize) -> Result<Vec<u8>, i64> {
                 buffer.truncate(count);
                 return Ok(buffer);
             }
-            Some(None) => sleep_interruptibly()?,
+            Some(None) => sleep_interruptibly(Wait::Console)?,
         }
     }
 }

@@ -100,6 +100,10 @@ extern "C" {
     fn xen_trap_258();
 }
 
+/// `trap_info.flags` bit 2: events are masked when the handler is entered
+/// (xen.h, "clear event enable"; Linux sets it for interrupt gates).
+const TRAP_MASKS_EVENTS: u8 = 1 << 2;
+
 /// Installs the trap table and the event and failsafe callbacks.
 pub fn init() -> Result<(), crate::xen::hypercall::XenError> {
     let stubs = exception_stubs();
@@ -109,8 +113,11 @@ pub fn init() -> Result<(), crate::xen::hypercall::XenError> {
             vector,
             // Privilege bits 0-1: lowest ring allowed to raise it with `int`;
             // 3 for breakpoint/overflow so `int3` works from user mode, 0
-            // (kernel only) otherwise.
-            flags: if vector == 3 || vector == 4 { 3 } else { 0 },
+            // (kernel only) otherwise. Bit 2: mask events on entry (an
+            // interrupt gate), as the kernel assumes everywhere; without it
+            // an upcall could land inside a page-fault handler and the
+            // timer work it brings (the slice timer) would be lost.
+            flags: (if vector == 3 || vector == 4 { 3 } else { 0 }) | TRAP_MASKS_EVENTS,
             cs: xen_abi::arch::FLAT_KERNEL_CS,
             address,
         };
