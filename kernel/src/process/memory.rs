@@ -21,14 +21,15 @@ pub(super) fn check_user_range(address: u64, len: u64, write: bool) -> Result<()
 /// page is a mapped user page of the current process.
 pub(super) fn copy_from_user(address: u64, len: u64) -> Result<Vec<u8>, i64> {
     check_user_range(address, len, false)?;
-    let mut bytes = Vec::with_capacity(len as usize);
-    for offset in 0..len {
-        // Every page of the range was just checked to be a mapped user page
-        // of the loaded address space, which the kernel-mode L4 maps; the
-        // process is not running, so it cannot change under us.
-        // SAFETY: mapped, readable and stable (above); bytes need no alignment.
-        bytes.push(unsafe { core::ptr::read_volatile((address + offset) as *const u8) });
-    }
+    let mut bytes = alloc::vec![0u8; len as usize];
+    // Every page of the range was just made present in the loaded address
+    // space, which the kernel-mode L4 maps; the process is not running (one
+    // CPU, events masked), so nothing unmaps it meanwhile.
+    // SAFETY: `len` readable bytes at `address` (above) into a fresh
+    // buffer of `len` bytes; the two cannot overlap (user half vs heap).
+    unsafe {
+        core::ptr::copy_nonoverlapping(address as *const u8, bytes.as_mut_ptr(), bytes.len())
+    };
     Ok(bytes)
 }
 
@@ -36,24 +37,28 @@ pub(super) fn copy_from_user(address: u64, len: u64) -> Result<Vec<u8>, i64> {
 /// a mapped, writable user page of the current process.
 pub(super) fn copy_to_user(address: u64, bytes: &[u8]) -> Result<(), i64> {
     check_user_range(address, bytes.len() as u64, true)?;
-    for (offset, byte) in bytes.iter().enumerate() {
-        // As in copy_from_user, and the pages are writable user pages, so
-        // nothing of the kernel's can be overwritten.
-        // SAFETY: mapped, writable, user-owned (above).
-        unsafe { core::ptr::write_volatile((address + offset as u64) as *mut u8, *byte) };
-    }
+    // As in copy_from_user, and the pages are writable user pages (shared
+    // copy-on-write pages were copied first), so nothing of the kernel's
+    // or another process's can be overwritten.
+    // SAFETY: `bytes.len()` writable bytes at `address` (above).
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) };
     Ok(())
 }
 
-/// A NUL-terminated string from user memory (at most 4096 bytes).
+/// A NUL-terminated string from user memory (at most 4096 bytes), read a
+/// page at a time.
 pub(super) fn string_from_user(address: u64) -> Result<Vec<u8>, i64> {
     let mut bytes = Vec::new();
+    let mut cursor = address;
     while bytes.len() < 4096 {
-        let byte = copy_from_user(address + bytes.len() as u64, 1)?[0];
-        if byte == 0 {
+        let page_end = (cursor | 0xfff) + 1;
+        let chunk = copy_from_user(cursor, (page_end - cursor).min(4096 - bytes.len() as u64))?;
+        if let Some(nul) = chunk.iter().position(|&byte| byte == 0) {
+            bytes.extend_from_slice(&chunk[..nul]);
             return Ok(bytes);
         }
-        bytes.push(byte);
+        bytes.extend_from_slice(&chunk);
+        cursor = page_end;
     }
     Err(ENAMETOOLONG)
 }
