@@ -139,8 +139,8 @@ fn check_fault_inject(scenario: &'static str, groups: &str, first_cases: &[&str]
 #[test]
 fn hostile_system_calls_elf_files_and_faulting_children() {
     check_fault_inject(
-        "fault-inject pointers exposure elf child-faults syscalls arguments",
-        "pointers exposure elf child-faults syscalls arguments",
+        "fault-inject pointers exposure elf child-faults signal-handlers syscalls arguments",
+        "pointers exposure elf child-faults signal-handlers syscalls arguments",
         &[
             "pointer-read-null",
             "exposure-write-from-kernel-text-to-pipe",

@@ -595,6 +595,7 @@ fn fault_inject_expectations_hold_on_linux() {
             "exposure",
             "elf",
             "child-faults",
+            "signal-handlers",
             "syscalls",
             "arguments",
         ],

@@ -768,9 +768,26 @@ pub fn set_signal_handler(
     signal: Signal,
     handler: extern "C" fn(i32),
 ) -> Result<Disposition, Errno> {
+    install_handler(signal, handler as *const () as usize as u64, 0)
+}
+
+/// A handler that also gets the `siginfo` (`SA_SIGINFO`: the fault
+/// address, the sender) and the `ucontext`.
+pub fn set_signal_info_handler(
+    signal: Signal,
+    handler: extern "C" fn(i32, *const u8, *const u8),
+) -> Result<Disposition, Errno> {
+    install_handler(
+        signal,
+        handler as *const () as usize as u64,
+        linux_abi::signal::SA_SIGINFO,
+    )
+}
+
+fn install_handler(signal: Signal, handler: u64, flags: u64) -> Result<Disposition, Errno> {
     let new = Sigaction {
-        sa_handler: handler as *const () as usize as u64,
-        sa_flags: linux_abi::signal::SA_RESTORER,
+        sa_handler: handler,
+        sa_flags: linux_abi::signal::SA_RESTORER | flags,
         sa_restorer: userland_rt_sigreturn as *const () as usize as u64,
         sa_mask: 0,
     };
