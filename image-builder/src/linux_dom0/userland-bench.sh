@@ -3,8 +3,9 @@
 # runs it in the Linux dom0).
 #
 # For each line `NAME CONFIG` of /tmp/runs.txt: start xentrace (PV entry
-# and scheduler events only, buffers discarded first), `xl create` the
-# guest (it runs xenrs-bench as init and powers itself off), wait until it
+# and scheduler events only, buffers discarded first), `xl create -p` the
+# guest, note its domid, unpause it (it runs xenrs-bench as init and
+# powers itself off), wait until it
 # is gone, stop xentrace, count the trace's hypercalls per domain with
 # xentrace-count, and record the guest's domid. It checks nothing itself:
 # RESULT lines as it goes, then every guest's console log and count
@@ -53,9 +54,12 @@ while read -r name config; do
         tries=$((tries + 1))
     done
     sleep 1
+    # Created paused, so that its domid can be read before it runs: a
+    # quick guest can be gone before `xl create` has returned.
     t0=$(ns)
-    create=$(timeout 120 xl create "/tmp/$config" > "$OUT/create-$name" 2>&1; echo $?)
+    create=$(timeout 120 xl create -p "/tmp/$config" > "$OUT/create-$name" 2>&1; echo $?)
     domid=$(xl domid "$name" 2>/dev/null || echo none)
+    xl unpause "$name" >> "$OUT/create-$name" 2>&1
     # It powers itself off when the benchmark is done (on_poweroff=destroy).
     limit=$(($(date +%s) + RUN_SECONDS))
     outcome=finished
