@@ -61,9 +61,9 @@ pub const GUEST_MEMORY_MIB: u32 = 256;
 /// Trace buffer pages per physical CPU (`xentrace -S`): 4 MiB each, so
 /// that dom0's `xentrace` keeps up under emulation without losing records.
 pub const TRACE_PAGES: u32 = 1024;
-/// `xentrace -e`: see `userland_core::xentrace::EVENT_MASK`.
-pub const EVENT_MASK: u32 = 0x0022_9000;
-/// The benchmark cases, in run order (`userland_core::bench`).
+/// `xentrace -e`: PV entries, multicall entries and scheduler switches.
+pub const EVENT_MASK: u32 = userland_core::xentrace::EVENT_MASK;
+/// The benchmark cases, in run order (`userland_core::bench::Benchmark`).
 pub const CASES: [&str; 6] = [
     "fork-exit-wait",
     "fork-execve-hello",
@@ -463,6 +463,21 @@ pub fn outside_per_op(case_run: &RunResult, baseline: &RunResult) -> Option<f64>
     (operations > 0).then(|| (case_count - base_count).max(0.0) / operations as f64)
 }
 
+/// PTE updates per `mmu_update` from outside: the case run's
+/// `mmu_update` entries and calls minus the baseline's. (Linux PV also
+/// writes PTEs by trapped direct writes, which this does not see.)
+pub fn outside_pte_updates_per_mmu_update(
+    case_run: &RunResult,
+    baseline: &RunResult,
+) -> Option<f64> {
+    let (case, base) = (case_run.trace.as_ref()?, baseline.trace.as_ref()?);
+    let entries = case
+        .mmu_update_entries
+        .checked_sub(base.mmu_update_entries)?;
+    let calls = case.mmu_updates.checked_sub(base.mmu_updates)?;
+    (calls > 0).then(|| entries as f64 / calls as f64)
+}
+
 /// The value of `key` in `line` as printed (`-` if absent).
 fn shown<'a>(line: Option<&'a BenchLine>, key: &str) -> &'a str {
     line.and_then(|line| line.value(key).ok()).unwrap_or("-")
@@ -496,6 +511,9 @@ pub fn report(results: &[RunResult]) -> Vec<String> {
             outside_per_op(case_run, baseline(guest)?)
         };
         let (our_outside, linux_outside) = (outside(Guest::Xenrs), outside(Guest::Linux));
+        let linux_ptes = find(Guest::Linux, Some(case))
+            .zip(baseline(Guest::Linux))
+            .and_then(|(case_run, base)| outside_pte_updates_per_mmu_update(case_run, base));
         let mut side = format!(
             "bench userland-side-by-side case={case} xenrs_ns_per_op={} linux_ns_per_op={} \
              xenrs_hypercalls_per_op={} xenrs_pte_updates_per_hypercall={} \
@@ -517,6 +535,11 @@ pub fn report(results: &[RunResult]) -> Vec<String> {
         if let (Some(ours), Some(theirs)) = (our_outside, linux_outside) {
             side.push_str(&format!(
                 " xenrs_outside_hypercalls_per_op={ours:.2} linux_outside_hypercalls_per_op={theirs:.2}"
+            ));
+        }
+        if let Some(ptes) = linux_ptes {
+            side.push_str(&format!(
+                " linux_outside_pte_updates_per_mmu_update={ptes:.2}"
             ));
         }
         out.push(side);
@@ -563,6 +586,15 @@ pub fn report(results: &[RunResult]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cases_are_the_benchmarks() {
+        let names: Vec<&str> = userland_core::bench::Benchmark::ALL
+            .iter()
+            .map(|benchmark| benchmark.name())
+            .collect();
+        assert_eq!(names, CASES);
+    }
 
     #[test]
     fn plans_list_their_runs() {
@@ -630,6 +662,17 @@ mod tests {
         );
         // 3 timed runs + 1 warm-up.
         assert_eq!(outside_per_op(&case, &baseline), Some(100.0));
+        assert_eq!(outside_pte_updates_per_mmu_update(&case, &baseline), None);
+        let mut case = case;
+        case.trace = Some(TraceCount {
+            mmu_updates: 10,
+            mmu_update_entries: 40,
+            ..TraceCount::default()
+        });
+        assert_eq!(
+            outside_pte_updates_per_mmu_update(&case, &baseline),
+            Some(4.0)
+        );
         assert_eq!(operations("fork-exit-wait", 20), 20);
     }
 

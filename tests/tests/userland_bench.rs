@@ -16,26 +16,27 @@ use image_builder::userland_bench::{self, Crosscheck, Guest, Plan, RunResult, CA
 use image_builder::ScriptOutcome;
 
 /// How many more hypercalls the trace may see than our kernel's final
-/// count, for a count of `kernel_count`: 200 plus 2%.
+/// count, for a count of `kernel_count`: 100 plus 0.5%.
 ///
 /// The kernel's count is read by `xenrs-bench` before its last line; the
 /// trace goes on until the domain is gone. After the read come: the
 /// `counters-end` line on the console, the exit of the benchmark process
 /// (its address space torn down in a few batches), the kernel's `init:
-/// ... exited` and `shutdown:` lines and `SCHEDOP_shutdown`: 15 to 30
-/// hypercalls in practice. Besides, when Xen preempts a multicall (a
-/// fork's batch of `MMUEXT_COPY_PAGE`s is long under emulation) it
-/// re-executes it as a continuation, traced again but not marked as one
-/// (preempted `mmu_update` and `mmuext_op` calls are marked, and left out
-/// of the trace's count). Measured: 31 more over a whole `--quick` run of
-/// about 4,000 hypercalls, 17 for a run of no case, and at most 1.6% for
-/// 1,000 forks. A counter that missed a kind of hypercall (the irets
-/// alone are over a quarter of the total) is far outside the allowance.
-/// The trace may never see *fewer* than the kernel counted: Xen traces
-/// every hypercall it receives, and the test requires that no record was
-/// lost.
+/// ... exited` and `shutdown:` lines and `SCHEDOP_shutdown`: 13 to 31
+/// hypercalls measured, whatever ran before. Xen's continuations of
+/// preempted calls (traced again, up to 2% of a fork-heavy run) are
+/// recognised and left out of the trace's count by `xentrace-count`
+/// (`userland_core::xentrace`), so they need little allowance: in
+/// `--quick` runs the difference is the tail alone (14 to 37), but one
+/// run of 1,000 forks on a loaded machine showed 0.8% (176) more, most
+/// likely continuations the rules do not recognise; the 0.5% is for
+/// those, and the test runs `--quick`. A counter that
+/// missed a kind of hypercall (the irets alone are over a quarter of the
+/// total) is far outside the allowance. The trace may never see *fewer*
+/// than the kernel counted: Xen traces every hypercall it receives, and
+/// the test requires that no record was lost.
 fn tail_allowance(kernel_count: u64) -> u64 {
-    200 + kernel_count / 50
+    100 + kernel_count / 200
 }
 
 /// A case line's field as a decimal, with a message naming what is wrong.

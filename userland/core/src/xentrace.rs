@@ -26,12 +26,20 @@
 //! before its first switch are counted as unattributed: a guest created
 //! after tracing started is never among them.
 //!
-//! A hypercall Xen preempts (a long `mmu_update` or `mmuext_op`) is
-//! re-executed as a continuation and traced again; Xen marks those two
-//! with `MMU_UPDATE_PREEMPTED` (bit 31) in the count argument, so they are
-//! counted apart ([`DomainCounts::continuations`]) and left out of
-//! [`DomainCounts::guest_hypercalls`], the figure comparable to what the
-//! guest itself counts. (A preempted multicall is not marked.)
+//! A hypercall Xen preempts is re-executed as a continuation and traced
+//! again; those are counted apart ([`DomainCounts::continuations`]) and
+//! left out of [`DomainCounts::guest_hypercalls`], the figure comparable
+//! to what the guest itself counts. A long `mmu_update` or `mmuext_op`
+//! is marked: `MMU_UPDATE_PREEMPTED` (bit 31) in its count argument. A
+//! multicall is not (`do_multicall` in `xen/common/multicall.c` continues
+//! with the count of entries left), so the counter follows its entries:
+//! Xen traces each one as it starts (`TRC_PV_HYPERCALL_SUBCALL`), and a
+//! multicall that arrives while the domain's previous one still has `n`
+//! untraced entries, with a count of `n` (preempted between entries) or
+//! `n + 1` (preempted inside the last traced one), is its continuation.
+//! (A multicall that stopped at an error also leaves entries untraced; the
+//! guest's next multicall could then be mistaken for a continuation if
+//! its count happened to match. Our kernel treats such errors as fatal.)
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -48,14 +56,17 @@ pub const TRC_SCHED_SWITCH: u32 = 0x0002_800a;
 pub const TRC_PV_HYPERCALL: u32 = 0x0020_1001;
 /// `TRC_PV_HYPERCALL_V2` (`TRC_PV_ENTRY + 13`).
 pub const TRC_PV_HYPERCALL_V2: u32 = 0x0020_100d;
+/// `TRC_PV_HYPERCALL_SUBCALL` (`TRC_PV_SUBCALL + 14`): one multicall entry.
+pub const TRC_PV_HYPERCALL_SUBCALL: u32 = 0x0020_200e;
 /// `TRC_PV_HYPERCALL_V2_ARG_MASK`: the argument flags above the op.
 const HYPERCALL_V2_ARG_MASK: u32 = 0xfff0_0000;
 /// The event mask that records exactly what [`TraceCounter`] needs:
 /// classes PV and SCHED (bits 16-27: 0x020 | 0x002), subclasses
-/// `TRC_PV_ENTRY` and `TRC_SCHED_VERBOSE` (bits 12-15: 1 | 8). Xen
-/// matches class and subclass separately (`__trace_var`), so this also
-/// lets `TRC_SCHED_MIN` through, which is harmless.
-pub const EVENT_MASK: u32 = 0x0022_9000;
+/// `TRC_PV_ENTRY`, `TRC_PV_SUBCALL` and `TRC_SCHED_VERBOSE` (bits 12-15:
+/// 1 | 2 | 8). Xen matches class and subclass separately (`__trace_var`),
+/// so this also lets `TRC_SCHED_MIN` and `TRC_SCHED_CLASS` through, which
+/// is harmless.
+pub const EVENT_MASK: u32 = 0x0022_b000;
 /// `DOMID_IDLE`: the idle domain in scheduler records.
 pub const DOMID_IDLE: u32 = 0x7fff;
 
@@ -100,8 +111,15 @@ impl core::error::Error for TraceError {}
 pub struct DomainCounts {
     /// Every hypercall record, continuations included.
     pub hypercalls: u64,
-    /// Re-executions of preempted `mmu_update`/`mmuext_op` calls.
+    /// Re-executions of preempted calls (marked `mmu_update`/`mmuext_op`
+    /// ones and multicalls, see the module documentation).
     pub continuations: u64,
+    /// Of those, multicalls.
+    pub multicall_continuations: u64,
+    /// Multicalls that arrived while the previous one had untraced
+    /// entries but with a count that does not continue it (a diagnostic:
+    /// the previous one stopped at an error, or a rule is missing).
+    pub multicalls_after_incomplete: u64,
     /// `HYPERVISOR_iret`s.
     pub irets: u64,
     /// `mmu_update` calls (first executions).
@@ -110,10 +128,12 @@ pub struct DomainCounts {
     pub mmu_update_entries: u64,
     /// `mmuext_op` calls (first executions).
     pub mmuext_ops: u64,
-    /// Multicalls.
+    /// Multicalls (first executions).
     pub multicalls: u64,
-    /// Multicall entries (the count argument).
+    /// Their entries (the count argument).
     pub multicall_entries: u64,
+    /// Entries of the last multicall not traced yet.
+    outstanding_entries: u64,
 }
 
 impl DomainCounts {
@@ -127,17 +147,20 @@ impl DomainCounts {
     pub fn line(&self, domain: u32) -> String {
         alloc::format!(
             "xentrace-count domain={domain} hypercalls={} guest_hypercalls={} \
-             continuations={} irets={} mmu_updates={} mmu_update_entries={} mmuext_ops={} \
-             multicalls={} multicall_entries={}",
+             continuations={} multicall_continuations={} irets={} mmu_updates={} \
+             mmu_update_entries={} mmuext_ops={} multicalls={} multicall_entries={} \
+             multicalls_after_incomplete={}",
             self.hypercalls,
             self.guest_hypercalls(),
             self.continuations,
+            self.multicall_continuations,
             self.irets,
             self.mmu_updates,
             self.mmu_update_entries,
             self.mmuext_ops,
             self.multicalls,
             self.multicall_entries,
+            self.multicalls_after_incomplete,
         )
     }
 }
@@ -238,6 +261,12 @@ impl TraceCounter {
                     self.running.insert(cpu, ids & 0xffff);
                 }
             }
+            TRC_PV_HYPERCALL_SUBCALL => {
+                let domain = self.cpu.and_then(|cpu| self.running.get(&cpu)).copied();
+                if let Some(counts) = domain.and_then(|domain| self.domains.get_mut(&domain)) {
+                    counts.outstanding_entries = counts.outstanding_entries.saturating_sub(1);
+                }
+            }
             TRC_PV_HYPERCALL | TRC_PV_HYPERCALL_V2 => {
                 let domain = self.cpu.and_then(|cpu| self.running.get(&cpu)).copied();
                 let Some(domain) = domain else {
@@ -263,8 +292,19 @@ impl TraceCounter {
                         }
                         HYPERVISOR_MMUEXT_OP => counts.mmuext_ops += 1,
                         HYPERVISOR_MULTICALL => {
-                            counts.multicalls += 1;
-                            counts.multicall_entries += u64::from(count);
+                            let count = u64::from(count);
+                            let left = counts.outstanding_entries;
+                            if left > 0 && (count == left || count == left + 1) {
+                                counts.continuations += 1;
+                                counts.multicall_continuations += 1;
+                            } else {
+                                if left > 0 {
+                                    counts.multicalls_after_incomplete += 1;
+                                }
+                                counts.multicalls += 1;
+                                counts.multicall_entries += count;
+                            }
+                            counts.outstanding_entries = count;
                         }
                         _ => {}
                     }
@@ -341,6 +381,10 @@ mod tests {
         encode_record(TRC_PV_HYPERCALL_V2, Some(1000), &data)
     }
 
+    fn subcall(op: u32) -> Vec<u8> {
+        encode_record(TRC_PV_HYPERCALL_SUBCALL, Some(1001), &[op])
+    }
+
     fn switch(prev: u32, next: u32) -> Vec<u8> {
         encode_record(TRC_SCHED_SWITCH, Some(5), &[prev, 0, next, 0])
     }
@@ -356,6 +400,9 @@ mod tests {
                 hypercall(HYPERVISOR_MMU_UPDATE, &[512]),
                 hypercall(HYPERVISOR_MMU_UPDATE, &[MMU_UPDATE_PREEMPTED | 100]),
                 hypercall(HYPERVISOR_MULTICALL, &[3]),
+                subcall(HYPERVISOR_MMUEXT_OP),
+                subcall(HYPERVISOR_MMUEXT_OP),
+                subcall(HYPERVISOR_MMUEXT_OP),
             ],
         );
         file.extend(cpu_window(
@@ -393,13 +440,46 @@ mod tests {
         assert_eq!(counter.lost_records, 0);
         assert_eq!(
             counter.summary_line(),
-            "xentrace-count records=14 lost_records=0 unattributed_hypercalls=1"
+            "xentrace-count records=17 lost_records=0 unattributed_hypercalls=1"
         );
         assert_eq!(
             guest.line(5),
-            "xentrace-count domain=5 hypercalls=5 guest_hypercalls=4 continuations=1 irets=1 \
-             mmu_updates=1 mmu_update_entries=512 mmuext_ops=1 multicalls=1 multicall_entries=3"
+            "xentrace-count domain=5 hypercalls=5 guest_hypercalls=4 continuations=1 \
+             multicall_continuations=0 irets=1 mmu_updates=1 mmu_update_entries=512 \
+             mmuext_ops=1 multicalls=1 multicall_entries=3 multicalls_after_incomplete=0"
         );
+    }
+
+    #[test]
+    fn preempted_multicalls_are_continuations() {
+        let file = cpu_window(
+            0,
+            &[
+                switch(DOMID_IDLE, 4),
+                // 4 entries, preempted after 2 (between entries): 2 left.
+                hypercall(HYPERVISOR_MULTICALL, &[4]),
+                subcall(26),
+                subcall(26),
+                hypercall(HYPERVISOR_MULTICALL, &[2]),
+                // Preempted inside its first entry: that one again + 1.
+                subcall(26),
+                hypercall(HYPERVISOR_MULTICALL, &[2]),
+                subcall(26),
+                subcall(26),
+                // A fresh multicall of the same size after a complete one.
+                hypercall(HYPERVISOR_MULTICALL, &[2]),
+                subcall(26),
+                subcall(26),
+            ],
+        );
+        let mut counter = TraceCounter::new();
+        counter.feed(&file).unwrap();
+        let guest = counter.domain(4);
+        assert_eq!(guest.hypercalls, 4);
+        assert_eq!(guest.continuations, 2);
+        assert_eq!(guest.multicall_continuations, 2);
+        assert_eq!(guest.guest_hypercalls(), 2);
+        assert_eq!((guest.multicalls, guest.multicall_entries), (2, 6));
     }
 
     #[test]
@@ -461,7 +541,8 @@ mod tests {
         };
         assert!(admitted(TRC_PV_HYPERCALL_V2));
         assert!(admitted(TRC_SCHED_SWITCH));
-        assert!(!admitted(0x0020_200e)); // TRC_PV_HYPERCALL_SUBCALL
+        assert!(admitted(TRC_PV_HYPERCALL_SUBCALL));
+        assert!(!admitted(0x0020_4001)); // PV subclass 4
         assert!(!admitted(0x0008_1001)); // HVM
     }
 }

@@ -666,8 +666,9 @@ fn xentrace_count_attributes_hypercalls_to_domains() {
     assert!(output.status.success(), "stderr: {}", stderr(&output));
     assert_eq!(
         stdout(&output),
-        "xentrace-count domain=3 hypercalls=2 guest_hypercalls=2 continuations=0 irets=1 \
-         mmu_updates=1 mmu_update_entries=600 mmuext_ops=0 multicalls=0 multicall_entries=0\n\
+        "xentrace-count domain=3 hypercalls=2 guest_hypercalls=2 continuations=0 \
+         multicall_continuations=0 irets=1 mmu_updates=1 mmu_update_entries=600 mmuext_ops=0 multicalls=0 \
+         multicall_entries=0 multicalls_after_incomplete=0\n\
          xentrace-count records=4 lost_records=0 unattributed_hypercalls=0\n"
     );
     fs::write(&trace, &file[..file.len() - 1]).unwrap();
