@@ -169,7 +169,11 @@ pub fn boot(config: &BootConfig) -> Result<BootRun, Error> {
     };
     launcher
         .args(&args)
-        .stdin(Stdio::null())
+        .stdin(if config.console_input.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
@@ -199,7 +203,8 @@ pub fn boot(config: &BootConfig) -> Result<BootRun, Error> {
     });
 
     let mut lines = Vec::new();
-    let stop = watch(config, start, &receiver, &mut lines);
+    let stdin = qemu.child.stdin.take();
+    let stop = watch(config, start, &receiver, &mut lines, stdin);
     if stop != StopReason::QemuExited {
         qemu.kill();
     }
@@ -293,8 +298,11 @@ fn watch(
     start: Instant,
     receiver: &Receiver<ConsoleEvent>,
     lines: &mut Vec<ConsoleLine>,
+    mut stdin: Option<std::process::ChildStdin>,
 ) -> StopReason {
+    use std::io::Write;
     let deadline = start + config.timeout;
+    let mut typed = 0;
     let mut last_output = start;
     loop {
         let now = Instant::now();
@@ -312,6 +320,18 @@ fn watch(
                     eprintln!("{}", line.text);
                 }
                 let final_marker = is_final_marker(&line.text);
+                // Type what waits for this line (and anything after it
+                // that waits for the same line).
+                while let Some(input) = config.console_input.get(typed) {
+                    if !line.text.contains(&input.after) {
+                        break;
+                    }
+                    if let Some(stdin) = stdin.as_mut() {
+                        // A closed stdin means QEMU is ending: nothing to type into.
+                        let _ignored = stdin.write_all(&input.bytes).and_then(|()| stdin.flush());
+                    }
+                    typed += 1;
+                }
                 lines.push(line);
                 if final_marker {
                     return StopReason::Marker;

@@ -50,6 +50,7 @@ pub const PROGRAMS: &[&str] = &[
     "sleep",
     "hello",
     "xenrs-bench",
+    "fault-inject",
 ];
 
 /// The `/etc/rc` of the initrd: init runs it before the shell.

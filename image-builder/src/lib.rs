@@ -51,7 +51,7 @@ pub use host::{ensure_host_packages, xen_hypervisor};
 pub use kernel::{build_kernel, Profile};
 pub use linux_dom0::{run_in_linux_dom0, Dom0Run, TestFile};
 pub use outcome::{Outcome, ScriptOutcome, StopReason};
-pub use qemu::BootConfig;
+pub use qemu::{BootConfig, ConsoleInput};
 
 /// Set by [`set_echo`]; `XENRS_ECHO=1` in the environment has the same effect.
 static ECHO: AtomicBool = AtomicBool::new(false);

@@ -57,6 +57,25 @@ pub struct BootConfig {
     pub append_hostclock: bool,
     /// Copy console lines to stderr as they arrive (default: `XENRS_ECHO=1`).
     pub echo: bool,
+    /// Keystrokes typed on the serial console, in order, each once a
+    /// console line containing its trigger has appeared.
+    pub console_input: Vec<ConsoleInput>,
+}
+
+/// Bytes to type on the console once a line containing `after` is seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleInput {
+    pub after: String,
+    pub bytes: Vec<u8>,
+}
+
+impl ConsoleInput {
+    pub fn new(after: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+        ConsoleInput {
+            after: after.into(),
+            bytes: bytes.into(),
+        }
+    }
 }
 
 impl BootConfig {
@@ -76,6 +95,7 @@ impl BootConfig {
             cpus: 1,
             append_hostclock: true,
             echo: crate::echo_enabled(),
+            console_input: Vec::new(),
         }
     }
 

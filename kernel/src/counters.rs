@@ -24,6 +24,10 @@ pub static SYSCALLS: AtomicU64 = AtomicU64::new(0);
 pub static USER_PAGE_FAULTS: AtomicU64 = AtomicU64::new(0);
 /// Other exceptions from user mode.
 pub static USER_EXCEPTIONS: AtomicU64 = AtomicU64::new(0);
+/// Page faults that filled a block of pages (demand paging).
+pub static DEMAND_FAULTS: AtomicU64 = AtomicU64::new(0);
+/// Write faults on copy-on-write pages.
+pub static COW_FAULTS: AtomicU64 = AtomicU64::new(0);
 /// Event-channel upcalls.
 pub static UPCALLS: AtomicU64 = AtomicU64::new(0);
 
@@ -46,6 +50,8 @@ pub fn render(out: &mut Vec<u8>) {
          syscalls {syscalls}\n\
          page_faults {faults}\n\
          user_exceptions {exceptions}\n\
+         demand_faults {}\n\
+         cow_faults {}\n\
          upcalls {}\n\
          xen_entries {}\n\
          mmu_hypercalls {}\n\
@@ -54,8 +60,11 @@ pub fn render(out: &mut Vec<u8>) {
          pte_updates {}\n\
          mmuext_ops {}\n\
          va_mappings {}\n\
-         tlb_flushes {}\n",
+         tlb_flushes {}\n\
+         shared_frames {}\n",
         read(&IRETS),
+        read(&DEMAND_FAULTS),
+        read(&COW_FAULTS),
         read(&UPCALLS),
         hypercalls + syscalls + faults + exceptions,
         mmu.hypercalls,
@@ -65,6 +74,7 @@ pub fn render(out: &mut Vec<u8>) {
         mmu.ext_ops,
         mmu.va_mappings,
         mmu.tlb_flushes,
+        crate::mm::shares::shared_frames(),
     );
     out.extend_from_slice(text.as_bytes());
 }

@@ -32,7 +32,9 @@ pub enum TimerAction {
     Call(fn(TimerId, u64)),
 }
 
-static TIMERS: Mutex<TimerQueue<TimerAction, 64>> = Mutex::new(TimerQueue::new());
+/// Room for every process sleeping at once, plus the kernel's own timers.
+const TIMER_CAPACITY: usize = 256;
+static TIMERS: Mutex<TimerQueue<TimerAction, TIMER_CAPACITY>> = Mutex::new(TimerQueue::new());
 static TIMER_PORT: AtomicU32 = AtomicU32::new(u32::MAX);
 
 /// Xen writes the runstate here on every context switch.
@@ -113,7 +115,7 @@ pub fn init() -> Result<(), hypercall::XenError> {
     Ok(())
 }
 
-fn arm(queue: &TimerQueue<TimerAction, 64>) {
+fn arm(queue: &TimerQueue<TimerAction, TIMER_CAPACITY>) {
     let result = match queue.next_deadline() {
         Some(deadline) => hypercall::set_singleshot_timer(deadline),
         None => hypercall::stop_singleshot_timer(),

@@ -253,3 +253,82 @@ fn missing_init_is_reported() {
     });
     checks.finish();
 }
+
+/// Signal handlers run and return (busybox's `trap`), the shell's `wait`
+/// builtin returns when its SIGCHLD handler sees the child end, and a
+/// background job is killed.
+#[test]
+fn signal_handlers_run_and_wait_returns() {
+    check_program(
+        "signal handlers",
+        "init=/bin/busybox -- sh -c \"trap 'echo caught USR1' USR1; kill -USR1 $$; echo after-trap; \
+         sleep 1 & wait; echo waited=$?; (sleep 30; echo never) & kill $!; wait; echo killed-bg\"",
+        "/bin/busybox",
+        &["caught USR1", "after-trap", "waited=0", "killed-bg"],
+    );
+}
+
+/// A signal that is not handled ends the process with a signal status the
+/// parent sees (SIGTERM = 143 in the shell), and a program stopped with
+/// SIGSTOP continues on SIGCONT.
+#[test]
+fn default_actions_terminate_stop_and_continue() {
+    check_program(
+        "default actions",
+        "init=/bin/busybox -- sh -c \"sleep 30 & pid=$!; kill -TERM $pid; wait $pid; echo status=$?; \
+         (sleep 1; echo resumed) & pid=$!; kill -STOP $pid; kill -CONT $pid; wait $pid; echo done\"",
+        "/bin/busybox",
+        &["status=143", "resumed", "done"],
+    );
+}
+
+/// The console is a terminal: busybox's interactive shell reads typed
+/// lines (echoed back), Ctrl-C interrupts the foreground job with SIGINT
+/// while the shell lives on, and `exit` ends it.
+#[test]
+fn interactive_shell_on_the_console_with_ctrl_c() {
+    use image_builder::ConsoleInput;
+    let mut boot = config("init=/bin/busybox -- sh");
+    boot.extra_modules.push((initrd_path(), String::new()));
+    boot.console_input = vec![
+        ConsoleInput::new("init: starting", b"echo $((6*7))\r".to_vec()),
+        ConsoleInput::new(
+            "42",
+            b"echo nap$((1+1))ing; sleep 30; echo not-interrupted\r".to_vec(),
+        ),
+        ConsoleInput::new("nap2ing", b"\x03".to_vec()),
+        ConsoleInput::new("^C", b"echo back$((2+3))\r".to_vec()),
+        ConsoleInput::new("back5", b"exit 7\r".to_vec()),
+    ];
+    let run = boot_config(&boot);
+    let mut checks = Checks::new("interactive shell", &run);
+    for expected in ["42", "nap2ing", "back5"] {
+        checks.expect(
+            run.lines
+                .iter()
+                .any(|line| line.text.trim_end() == expected),
+            || format!("no output line {expected:?}"),
+        );
+    }
+    checks.expect(
+        run.lines
+            .iter()
+            .any(|line| line.text.contains("echo $((6*7))")),
+        || "the typed command was not echoed".to_owned(),
+    );
+    checks.expect(
+        !run.lines
+            .iter()
+            .any(|line| line.text.trim_end() == "not-interrupted"),
+        || "Ctrl-C did not interrupt the sleep".to_owned(),
+    );
+    checks.expect(
+        run.find("init: /bin/busybox exited with status 7")
+            .is_some(),
+        || "the shell did not exit with the typed status".to_owned(),
+    );
+    checks.expect(run.outcome.is_success(), || {
+        format!("outcome {} is not a clean shutdown", run.outcome)
+    });
+    checks.finish();
+}

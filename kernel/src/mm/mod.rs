@@ -19,6 +19,7 @@ pub mod balloon;
 pub mod frames;
 pub mod heap;
 pub mod paging;
+pub mod shares;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 

@@ -434,6 +434,24 @@ impl Mmu {
         Ok(Some(Mfn((old & ADDRESS_MASK) >> 12)))
     }
 
+    /// Queues a new PTE for an already-mapped user page `va`: the same
+    /// or another frame, writable or not (copy-on-write, mprotect). The
+    /// TLB entry is flushed after the commit.
+    pub fn remap_user(
+        &mut self,
+        space: &UserTables,
+        va: u64,
+        mfn: Mfn,
+        writable: bool,
+    ) -> Result<(), MapError> {
+        check_user_address(va)?;
+        let pte = self.pte_address_from(space.user.mfn, va, false)?;
+        let flags = data_flags(writable) | Flags::USER_ACCESSIBLE.bits();
+        self.queue_pte(pte, mfn.address() | flags)?;
+        self.batch.flush_page_after(va);
+        Ok(())
+    }
+
     /// The PTE mapping user address `va` in `space`, if any.
     pub fn translate_user(&mut self, space: &UserTables, va: u64) -> Option<u64> {
         check_user_address(va).ok()?;
@@ -487,11 +505,6 @@ impl Mmu {
         (tables, pages)
     }
 
-    /// Queues an extended operation (e.g. `MMUEXT_COPY_PAGE` for fork).
-    pub fn queue_mmuext(&mut self, op: MmuextOp) -> Result<(), MapError> {
-        self.queue_ext(op)
-    }
-
     /// Creates the two pinned L4s of a new, empty user address space.
     pub fn create_user_tables(&mut self) -> Result<UserTables, MapError> {
         let kernel = self.create_pinned_l4()?;
@@ -531,13 +544,17 @@ impl Mmu {
         }
         self.commit()?;
         let mut frames = FRAMES.lock();
-        for mfn in tables
-            .iter()
-            .chain(&pages)
-            .chain([&space.user.mfn, &space.kernel.mfn])
-        {
+        for mfn in tables.iter().chain([&space.user.mfn, &space.kernel.mfn]) {
             if let Some(pfn) = super::mfn_to_pfn(*mfn) {
                 let _ = frames.free(pfn);
+            }
+        }
+        for mfn in &pages {
+            // A page shared copy-on-write with another process stays.
+            if let Some(pfn) = super::mfn_to_pfn(*mfn) {
+                if super::shares::release(pfn) {
+                    let _ = frames.free(pfn);
+                }
             }
         }
         Ok(freed)

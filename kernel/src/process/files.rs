@@ -122,8 +122,10 @@ pub(super) fn read_file(fd: u64, address: u64, len: u64) -> Result<u64, i64> {
     let file = with_current(|process| process.file(fd).cloned())?;
     let len = len.min(1 << 20) as usize;
     match file {
-        // No console input for programs yet: end of file.
-        File::Console => Ok(0),
+        File::Console => {
+            let bytes = super::terminal::read(len)?;
+            copy_to_user(address, &bytes).map(|()| bytes.len() as u64)
+        }
         File::Device(device) => {
             let mut buffer = alloc::vec![0u8; len];
             let count = device.read(&mut buffer).ok_or(EINVAL)?;
@@ -139,7 +141,7 @@ pub(super) fn read_file(fd: u64, address: u64, len: u64) -> Result<u64, i64> {
                     wake_all();
                     return Ok(count as u64);
                 }
-                Err(PipeError::WouldBlock) => yield_to_scheduler(State::Blocked),
+                Err(PipeError::WouldBlock) => sleep_interruptibly()?,
                 Err(PipeError::BrokenPipe) => return Ok(0),
             }
         },
@@ -185,10 +187,15 @@ pub(super) fn write_file(fd: u64, bytes: &[u8]) -> Result<u64, i64> {
                         written += count;
                         wake_all();
                     }
-                    Err(PipeError::WouldBlock) => yield_to_scheduler(State::Blocked),
+                    Err(PipeError::WouldBlock) => match sleep_interruptibly() {
+                        Ok(()) => {}
+                        // Interrupted after a partial write: report it.
+                        Err(_) if written > 0 => break,
+                        Err(error) => return Err(error),
+                    },
                     Err(PipeError::BrokenPipe) if written > 0 => break,
                     Err(PipeError::BrokenPipe) => {
-                        let _ = post_signal(current_pid(), 13); // SIGPIPE
+                        let _ = post(current_pid(), 13); // SIGPIPE
                         return Err(EPIPE);
                     }
                 }
@@ -246,5 +253,23 @@ pub(super) fn dup_to(old: u64, new: Option<u64>, lowest: u64) -> Result<u64, i64
             Ok(new)
         }
         None => with_current(|process| process.install(file, lowest as usize)),
+    }
+}
+
+/// poll(2) readiness of an open file (`POLLIN`, `POLLOUT`, `POLLHUP` ...).
+pub(super) fn poll_file(file: &File) -> u16 {
+    use linux_abi::poll::{POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
+    match file {
+        File::Console => {
+            let input = if super::terminal::readable() {
+                POLLIN | POLLRDNORM
+            } else {
+                0
+            };
+            input | POLLOUT | POLLWRNORM
+        }
+        File::Device(_) | File::Node(_) => POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM,
+        File::PipeRead(pipe) => pipe.lock().poll(End::Read),
+        File::PipeWrite(pipe) => pipe.lock().poll(End::Write),
     }
 }

@@ -61,12 +61,25 @@ pub(super) const STACK_PAGES: u64 = 32;
 /// Where anonymous mmap()s are placed, growing upwards.
 pub(super) const MMAP_BASE: u64 = 0x10_0000_0000;
 
-/// A loaded image: its tables, entry, initial stack pointer and break.
+/// A loaded image: its tables, memory map, entry, initial stack pointer
+/// and break.
 pub(super) struct Image {
     pub(super) tables: UserTables,
+    pub(super) map: Map,
     pub(super) entry: u64,
     pub(super) rsp: u64,
     pub(super) brk_start: u64,
+}
+
+/// The stack region below [`STACK_TOP`]; the page under it stays unmapped
+/// (a guard: an overflow faults).
+fn stack_region() -> kernel_core::vma::Region<Backing> {
+    kernel_core::vma::Region {
+        start: STACK_TOP - STACK_BYTES,
+        end: STACK_TOP,
+        protection: kernel_core::vma::Protection::READ_WRITE,
+        backing: Backing::Anonymous,
+    }
 }
 
 pub(super) fn load_code(code: &[u8]) -> Result<Image, String> {
@@ -83,22 +96,42 @@ pub(super) fn load_code(code: &[u8]) -> Result<Image, String> {
         loader.abandon();
         return Err(error);
     }
+    let mut map = Map::new();
+    let code_end = LOAD_ADDRESS + (code.len() as u64).div_ceil(4096).max(1) * 4096;
+    let inserted = map
+        .insert(kernel_core::vma::Region {
+            start: LOAD_ADDRESS,
+            end: code_end,
+            protection: kernel_core::vma::Protection::from_bits(5),
+            backing: Backing::Anonymous,
+        })
+        .and_then(|()| map.insert(stack_region()));
+    if inserted.is_err() {
+        loader.abandon();
+        return Err("test program too large".into());
+    }
     Ok(Image {
         tables: loader.finish()?,
+        map,
         entry: LOAD_ADDRESS,
         rsp: STACK_TOP,
         brk_start: LOAD_ADDRESS + 0x10_0000,
     })
 }
 
+/// Loads a static ELF executable: the memory map gets one region per run
+/// of pages with the same protection, backed by the file (pages come at
+/// first touch); only the stack pages holding argv, envp and auxv are
+/// written now.
 pub(super) fn load_elf(
-    file: &[u8],
+    file: Vec<u8>,
     path: &str,
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<Image, (i64, String)> {
     use kernel_core::elf;
-    let plan = elf::plan_load(file, &elf::Limits::default())
+    use kernel_core::vma::{Protection, Region};
+    let plan = elf::plan_load(&file, &elf::Limits::default())
         .map_err(|e| (e.errno().code() as i64, format!("{path}: {e}")))?;
     let random = {
         let seed = crate::arch::x86_64::cpu::rdtsc();
@@ -123,21 +156,33 @@ pub(super) fn load_elf(
     };
     let stack = elf::build_initial_stack(STACK_TOP, &spec, STACK_PAGES * 4096 / 4)
         .map_err(|e| (E2BIG, format!("{path}: initial stack: {e}")))?;
+    // Regions: runs of consecutive pages with the same protection.
+    let mut runs: Vec<(u64, u64, u32)> = Vec::new();
+    for page in &plan.pages {
+        match runs.last_mut() {
+            Some((_, end, prot)) if *end == page.vaddr && *prot == page.prot => *end += 4096,
+            _ => runs.push((page.vaddr, page.vaddr + 4096, page.prot)),
+        }
+    }
+    let entry = plan.entry;
+    let brk_start = plan.brk_start;
+    let image = Arc::new(ExecImage { file, plan });
+    let mut map = Map::new();
+    for (start, end, prot) in runs {
+        map.insert(Region {
+            start,
+            end,
+            protection: Protection::from_bits(u64::from(prot)),
+            backing: Backing::Image(image.clone()),
+        })
+        .map_err(|_| (ENOEXEC, format!("{path}: overlapping segments")))?;
+    }
+    map.insert(stack_region())
+        .map_err(|_| (ENOEXEC, format!("{path}: segments overlap the stack")))?;
     let mut loader = Loader::new().map_err(|e| (ENOMEM, e))?;
     let loaded = (|| {
-        for page in &plan.pages {
-            let writable = page.prot & linux_abi::mman::PROT_WRITE != 0;
-            loader.page(page.vaddr, writable, |bytes| {
-                for copy in plan.copies_for(page) {
-                    let from = copy.file_offset as usize;
-                    let to = copy.page_offset as usize;
-                    let len = copy.len as usize;
-                    bytes[to..to + len].copy_from_slice(&file[from..from + len]);
-                }
-            })?;
-        }
-        for page in 0..STACK_PAGES {
-            let va = STACK_TOP - (page + 1) * 4096;
+        let mut va = stack.rsp & !0xfff;
+        while va < STACK_TOP {
             loader.page(va, true, |bytes| {
                 for (i, byte) in bytes.iter_mut().enumerate() {
                     let address = va + i as u64;
@@ -146,6 +191,7 @@ pub(super) fn load_elf(
                     }
                 }
             })?;
+            va += 4096;
         }
         Ok::<(), String>(())
     })();
@@ -155,9 +201,10 @@ pub(super) fn load_elf(
     }
     Ok(Image {
         tables: loader.finish().map_err(|e| (ENOMEM, e))?,
-        entry: plan.entry,
+        map,
+        entry,
         rsp: stack.rsp,
-        brk_start: plan.brk_start,
+        brk_start,
     })
 }
 
@@ -218,7 +265,7 @@ pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
     let path_text = String::from_utf8_lossy(&path).into_owned();
     let argv_refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
-    let image = match load_elf(&file, &path_text, &argv_refs, &envp_refs) {
+    let image = match load_elf(file, &path_text, &argv_refs, &envp_refs) {
         Ok(image) => image,
         Err((code, message)) => {
             log::debug!("execve: {message}");
@@ -229,9 +276,10 @@ pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
         let old = process.tables.replace(image.tables);
         process.brk_start = image.brk_start;
         process.brk = image.brk_start;
-        process.mmap_next = MMAP_BASE;
+        process.map = image.map;
         process.fs_base = 0;
         *process.fpu = FpuState::initial();
+        process.signals.exec();
         process.name = path_text
             .rsplit('/')
             .next()

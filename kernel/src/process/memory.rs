@@ -1,29 +1,20 @@
-//! A process's memory: user copies, anonymous mappings, fork, faults.
+//! A process's memory as system calls see it: user copies, fork, faults.
 
 use super::*;
 
-/// Checks every page of `[address, address + len)` is a mapped user page
-/// of the current process (writable too, if `write`).
+/// Checks `[address, address + len)` is user memory the current process
+/// may read (or write, if `write`), faulting its pages in as the program
+/// itself would: afterwards every page is present (and writable).
 pub(super) fn check_user_range(address: u64, len: u64, write: bool) -> Result<(), i64> {
     let end = address.checked_add(len).ok_or(EFAULT)?;
     if address < USER_START || end > USER_END || len > 1 << 24 {
         return Err(EFAULT);
     }
-    let processes = PROCESSES.lock();
-    let space = processes
-        .get(&current_pid())
-        .and_then(|p| p.tables.as_ref())
-        .ok_or(EFAULT)?;
-    let mut mmu = MMU.lock();
-    let mut page = address & !0xfff;
-    while page < end {
-        let pte = mmu.translate_user(space, page).ok_or(EFAULT)?;
-        if write && pte & 2 == 0 {
-            return Err(EFAULT);
-        }
-        page += 4096;
+    if len == 0 || populate(address, end, write) {
+        Ok(())
+    } else {
+        Err(EFAULT)
     }
-    Ok(())
 }
 
 /// Copies `len` bytes from user address `address` after checking every
@@ -83,98 +74,20 @@ pub(super) fn strings_from_user(address: u64) -> Result<Vec<Vec<u8>>, i64> {
     }
     Err(E2BIG)
 }
-/// in one commit; on failure nothing stays mapped.
-pub(super) fn map_zero_pages(start: u64, end: u64) -> Result<(), i64> {
-    let mut mapped_to = start;
-    let result = (|| {
-        let processes = PROCESSES.lock();
-        let space = processes
-            .get(&current_pid())
-            .and_then(|p| p.tables.as_ref())
-            .ok_or(EFAULT)?;
-        let mut mmu = MMU.lock();
-        while mapped_to < end {
-            let pfn = frames::allocate().map_err(|_| ENOMEM)?;
-            // SAFETY: freshly allocated frame, mapped writable in the physmap.
-            unsafe { core::ptr::write_bytes(physmap_address(pfn) as *mut u8, 0, 4096) };
-            if let Err(error) =
-                mmu.map_user(space, mapped_to, pfn_to_mfn(pfn).expect("populated"), true)
-            {
-                let _ = frames::free(pfn);
-                log::warn!("mapping {mapped_to:#x}: {error}");
-                return Err(ENOMEM);
-            }
-            mapped_to += 4096;
-        }
-        // One commit for the whole range: one hypercall for many pages.
-        mmu.commit().map_err(|_| ENOMEM)
-    })();
-    if result.is_err() {
-        let _ = MMU.lock().commit();
-        let _ = unmap_range(start, mapped_to);
-    }
-    result
-}
-
-/// Unmaps and frees the current process's pages in `[start, end)`, in one
-/// commit (the TLB flush comes after all the PTE writes).
-pub(super) fn unmap_range(start: u64, end: u64) -> Result<(), i64> {
-    let mut freed = Vec::with_capacity(((end - start) / 4096).min(1 << 18) as usize);
-    {
-        let processes = PROCESSES.lock();
-        let space = processes
-            .get(&current_pid())
-            .and_then(|p| p.tables.as_ref())
-            .ok_or(EFAULT)?;
-        let mut mmu = MMU.lock();
-        let mut va = start;
-        while va < end {
-            if let Some(mfn) = mmu.unmap_user(space, va).map_err(|_| EINVAL)? {
-                freed.push(mfn);
-            }
-            va += 4096;
-        }
-        mmu.commit().map_err(|_| ENOMEM)?;
-    }
-    for mfn in freed {
-        if let Some(pfn) = mfn_to_pfn(mfn) {
-            let _ = frames::free(pfn);
-        }
-    }
-    Ok(())
-}
-
-/// fork (and clone without CLONE_VM): copies the address space page by
-/// page with MMUEXT_COPY_PAGE, all queued and committed together.
+/// fork (and clone without CLONE_VM): the child shares every page
+/// copy-on-write (`vm::share_address_space`, one commit) and gets copies
+/// of the parent's memory map, files, signal state and registers.
 pub(super) fn fork(
     frame: &TrapFrame,
     child_tid: Option<u64>,
     tls: Option<u64>,
 ) -> Result<u64, i64> {
     let parent = current_pid();
+    if PROCESSES.lock().len() >= MAX_PROCESSES {
+        return Err(EAGAIN);
+    }
     let child_tables = MMU.lock().create_user_tables().map_err(|_| ENOMEM)?;
-    let copied = (|| {
-        let processes = PROCESSES.lock();
-        let source = processes
-            .get(&parent)
-            .and_then(|p| p.tables.as_ref())
-            .ok_or(EFAULT)?;
-        let mut mmu = MMU.lock();
-        let pages = mmu.user_pages(source);
-        for (va, source_mfn, writable) in pages {
-            let pfn = frames::allocate().map_err(|_| ENOMEM)?;
-            let mfn = pfn_to_mfn(pfn).expect("populated");
-            mmu.queue_mmuext(MmuextOp::copy_page(mfn, source_mfn))
-                .map_err(|_| ENOMEM)?;
-            mmu.map_user(&child_tables, va, mfn, writable)
-                .map_err(|_| {
-                    let _ = frames::free(pfn);
-                    ENOMEM
-                })?;
-        }
-        mmu.commit().map_err(|_| ENOMEM)
-    })();
-    if let Err(error) = copied {
+    if let Err(error) = share_address_space(&child_tables) {
         let mut mmu = MMU.lock();
         let _ = mmu.commit();
         let _ = mmu.destroy_user_tables(child_tables);
@@ -182,21 +95,35 @@ pub(super) fn fork(
     }
     let mut child_frame = TrapFrame { ..*frame };
     child_frame.rax = 0;
-    let (name, brk_start, brk, mmap_next, fs_base, fpu, files) = with_current(|p| {
-        (
-            p.name.clone(),
-            p.brk_start,
-            p.brk,
-            p.mmap_next,
-            tls.unwrap_or(p.fs_base),
-            p.fpu.clone(),
-            p.files
-                .iter()
-                .map(|f| f.as_ref().map(File::duplicate))
-                .collect::<Vec<_>>(),
-        )
+    let inherited = with_current(|p| Inherited {
+        name: p.name.clone(),
+        brk_start: p.brk_start,
+        brk: p.brk,
+        map: p.map.clone(),
+        fs_base: tls.unwrap_or(p.fs_base),
+        fpu: p.fpu.clone(),
+        files: p
+            .files
+            .iter()
+            .map(|f| f.as_ref().map(File::duplicate))
+            .collect(),
+        signals: p.signals.forked(),
+        pgid: p.pgid,
+        sid: p.sid,
     });
-    let pid = match new_process(parent, name, child_tables, &child_frame, brk_start) {
+    let Inherited {
+        name,
+        brk_start,
+        brk,
+        map,
+        fs_base,
+        fpu,
+        files,
+        signals,
+        pgid,
+        sid,
+    } = inherited;
+    let pid = match new_process(parent, name, child_tables, &child_frame, brk_start, map) {
         Ok(pid) => pid,
         Err(tables) => {
             for file in files.into_iter().flatten() {
@@ -206,51 +133,100 @@ pub(super) fn fork(
             return Err(EAGAIN);
         }
     };
-    {
-        let mut processes = PROCESSES.lock();
-        let child = processes.get_mut(&pid).expect("just inserted");
-        child.brk = brk;
-        child.mmap_next = mmap_next;
-        child.fs_base = fs_base;
-        child.fpu = fpu;
-        child.files = files;
-        // CLONE_CHILD_SETTID: the child's copy of *child_tid holds its id.
-        if let (Some(address), Some(space)) = (child_tid, child.tables.as_ref()) {
-            if let Some(pte) = MMU.lock().translate_user(space, address & !0xfff) {
-                let mfn = xen_abi::Mfn((pte & 0x000f_ffff_ffff_f000) >> 12);
-                if let (Some(pfn), true) = (mfn_to_pfn(mfn), address % 4 == 0) {
-                    let target = physmap_address(pfn) + (address & 0xfff);
-                    // SAFETY: the frame is the child's private copy (just
-                    // made), mapped in the physmap; 4-aligned in one page.
-                    unsafe { core::ptr::write_volatile(target as *mut u32, pid) };
-                }
-            }
-        }
+    let mut processes = PROCESSES.lock();
+    let child = processes.get_mut(&pid).expect("just inserted");
+    child.brk = brk;
+    child.fs_base = fs_base;
+    child.fpu = fpu;
+    child.files = files;
+    child.signals = signals;
+    child.pgid = pgid;
+    child.sid = sid;
+    // CLONE_CHILD_SETTID: the child's copy of *child_tid holds its id.
+    if let (Some(address), Some(space)) = (child_tid, child.tables.as_ref()) {
+        write_u32_in(space, address, pid);
     }
     Ok(pid as u64)
 }
-/// Handles an exception from user mode: the process ends.
+
+/// What a forked child takes from its parent.
+struct Inherited {
+    name: String,
+    brk_start: u64,
+    brk: u64,
+    map: Map,
+    fs_base: u64,
+    fpu: Box<FpuState>,
+    files: Vec<Option<File>>,
+    signals: kernel_core::signals::SignalState,
+    pgid: u32,
+    sid: u32,
+}
+
+/// Handles an exception from user mode: the matching signal is forced on
+/// the process, whose handler runs or which ends with a one-line report.
 pub fn fault(frame: &mut TrapFrame) {
+    use linux_abi::signal::Signal;
     // Tearing the process down lists its pages under the MMU lock.
     crate::mm::heap::ensure_headroom(2 << 20);
-    let (signal, name) = match frame.vector {
-        10..=14 => (11, "SIGSEGV"),
-        0 | 16 | 19 => (8, "SIGFPE"),
-        6 => (4, "SIGILL"),
-        3 | 1 => (5, "SIGTRAP"),
-        _ => (11, "SIGSEGV"),
+    // si_code values (asm-generic/siginfo.h).
+    const SEGV_MAPERR: i32 = 1;
+    const SEGV_ACCERR: i32 = 2;
+    const FPE_INTDIV: i32 = 1;
+    const ILL_ILLOPN: i32 = 2;
+    let cr2 = crate::xen::shared_info::cr2();
+    // A page fault inside the memory map is demand paging or
+    // copy-on-write: fill the page and go on.
+    if frame.vector == 14 {
+        match resolve_fault(cr2, frame.error_code & 2 != 0) {
+            Resolution::Filled => {
+                deliver(frame, None);
+                return;
+            }
+            Resolution::OutOfMemory => {
+                crate::kprintln!(
+                    "user: process {} killed by SIGKILL: out of memory at {cr2:#x} ({} free frames)",
+                    current_pid(),
+                    frames::free_count()
+                );
+                exit_current(UserExit::Killed {
+                    signal: 9,
+                    reason: format!("out of memory at {cr2:#x}"),
+                });
+            }
+            Resolution::Denied => {}
+        }
+    }
+    let (signal, code, address) = match frame.vector {
+        14 if frame.error_code & 1 != 0 => (Signal::SIGSEGV, SEGV_ACCERR, cr2),
+        14 => (Signal::SIGSEGV, SEGV_MAPERR, cr2),
+        0 => (Signal::SIGFPE, FPE_INTDIV, frame.rip),
+        16 | 19 => (Signal::SIGFPE, 0, frame.rip),
+        6 => (Signal::SIGILL, ILL_ILLOPN, frame.rip),
+        3 | 1 => (Signal::SIGTRAP, linux_abi::signal::SI_KERNEL, 0),
+        _ => (Signal::SIGSEGV, linux_abi::signal::SI_KERNEL, 0),
     };
-    let reason = if frame.vector == 14 {
+    let text = if frame.vector == 14 {
         format!(
-            "{name}: {} at {:#x} (error {:#x}) rip={:#x}",
+            "{signal}: {} at {cr2:#x} (error {:#x}) rip={:#x}",
             vector_name(frame.vector),
-            crate::xen::shared_info::cr2(),
             frame.error_code,
             frame.rip
         )
     } else {
-        format!("{name}: {} rip={:#x}", vector_name(frame.vector), frame.rip)
+        format!(
+            "{signal}: {} rip={:#x}",
+            vector_name(frame.vector),
+            frame.rip
+        )
     };
-    crate::kprintln!("user: process {} killed by {reason}", current_pid());
-    exit_current(UserExit::Killed { signal, reason })
+    force_fault(FaultReport {
+        signal,
+        code,
+        address,
+        trap_number: frame.vector,
+        error_code: frame.error_code,
+        text,
+    });
+    deliver(frame, None);
 }

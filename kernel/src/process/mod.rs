@@ -31,7 +31,6 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel_core::pipe::{End, Pipe, PipeError};
 use kernel_core::vfs::{InodeId, Vfs};
 use spin::Mutex;
-use xen_abi::xen::MmuextOp;
 
 use crate::arch::x86_64::traps::{vector_name, TrapFrame};
 use crate::mm::paging::{UserTables, MMU, USER_END, USER_START};
@@ -43,6 +42,8 @@ mod loader;
 mod memory;
 mod signal;
 mod syscall;
+mod terminal;
+mod vm;
 
 use files::*;
 use loader::*;
@@ -50,6 +51,7 @@ pub use memory::fault;
 use memory::*;
 use signal::*;
 pub use syscall::syscall;
+use vm::*;
 
 /// How a user program ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +92,10 @@ const EAGAIN: i64 = 11;
 const EPIPE: i64 = 32;
 const ENOEXEC: i64 = 8;
 const E2BIG: i64 = 7;
+const ESRCH: i64 = 3;
+const EINTR: i64 = 4;
+const EACCES: i64 = 13;
+const ENODEV: i64 = 19;
 
 /// Not Linux: a test hook that overwrites every SSE register in the
 /// kernel, so the self-check can prove user FPU state is preserved.
@@ -114,6 +120,8 @@ enum State {
     Runnable,
     /// Waiting for a child, a pipe: runnable again at the next wake-up.
     Blocked,
+    /// Stopped by a signal (SIGSTOP, SIGTSTP ...) until SIGCONT.
+    Stopped,
     Zombie(UserExit),
 }
 
@@ -145,15 +153,21 @@ struct Process {
     files: Vec<Option<File>>,
     brk_start: u64,
     brk: u64,
-    mmap_next: u64,
+    /// What the process may touch (pages come at first touch).
+    map: Map,
     fs_base: u64,
     /// Virtual time this process has run, the scheduler's fairness key.
     cpu_ns: u64,
     start_ns: u64,
-    /// A signal whose default action ends the process, not yet acted on.
-    pending_kill: Option<u32>,
-    /// Signals set to SIG_IGN (bit n-1 for signal n).
-    ignored: u64,
+    /// Actions, mask and pending set (`kernel_core::signals`).
+    signals: kernel_core::signals::SignalState,
+    /// The mask to restore after `rt_sigsuspend`'s temporary one.
+    suspend_mask: Option<linux_abi::signal::SigSet>,
+    /// The fault being signalled, for the handler's siginfo or the report.
+    fault: Option<FaultReport>,
+    /// Process group and session (job control, Ctrl-C).
+    pgid: u32,
+    sid: u32,
 }
 
 impl Process {
@@ -230,7 +244,6 @@ fn yield_to_scheduler(state: State) {
     // (stable, see above); the scheduler context was saved by its own
     // switch_context and is intact; no lock is held across the switch.
     unsafe { switch_context(rsp_slot, SCHEDULER_RSP.load(Ordering::SeqCst)) };
-    act_on_pending_kill();
 }
 
 /// Creates a process that will enter user mode with `frame`.
@@ -240,6 +253,7 @@ fn new_process(
     tables: UserTables,
     frame: &TrapFrame,
     brk_start: u64,
+    map: Map,
 ) -> Result<u32, UserTables> {
     if PROCESSES.lock().len() >= MAX_PROCESSES {
         return Err(tables);
@@ -279,12 +293,15 @@ fn new_process(
         ],
         brk_start,
         brk: brk_start,
-        mmap_next: MMAP_BASE,
+        map,
         fs_base: 0,
         cpu_ns: 0,
         start_ns: crate::time::system_time_ns(),
-        pending_kill: None,
-        ignored: 0,
+        signals: kernel_core::signals::SignalState::new(),
+        suspend_mask: None,
+        fault: None,
+        pgid: if parent == 0 { pid } else { 1 },
+        sid: if parent == 0 { pid } else { 1 },
     });
     PROCESSES.lock().insert(pid, process);
     Ok(pid)
@@ -295,11 +312,18 @@ fn new_process(
 pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
     let image = load_code(code)?;
     let frame = user_frame(image.entry, image.rsp);
-    let pid =
-        new_process(0, "test".into(), image.tables, &frame, image.brk_start).map_err(|tables| {
-            let _ = MMU.lock().destroy_user_tables(tables);
-            String::from("too many processes")
-        })?;
+    let pid = new_process(
+        0,
+        "test".into(),
+        image.tables,
+        &frame,
+        image.brk_start,
+        image.map,
+    )
+    .map_err(|tables| {
+        let _ = MMU.lock().destroy_user_tables(tables);
+        String::from("too many processes")
+    })?;
     schedule_until_exit(pid)
 }
 
@@ -311,13 +335,16 @@ pub fn run_elf(
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<(UserExit, Vec<u8>), String> {
-    let image = load_elf(file, path, argv, envp).map_err(|(_, e)| e)?;
+    let image = load_elf(file.to_vec(), path, argv, envp).map_err(|(_, e)| e)?;
     let frame = user_frame(image.entry, image.rsp);
     let name = path.rsplit('/').next().unwrap_or(path).into();
-    let pid = new_process(0, name, image.tables, &frame, image.brk_start).map_err(|tables| {
-        let _ = MMU.lock().destroy_user_tables(tables);
-        String::from("too many processes")
-    })?;
+    let pid = new_process(0, name, image.tables, &frame, image.brk_start, image.map).map_err(
+        |tables| {
+            let _ = MMU.lock().destroy_user_tables(tables);
+            String::from("too many processes")
+        },
+    )?;
+    terminal::init(pid);
     schedule_until_exit(pid)
 }
 
@@ -369,8 +396,10 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
             {
                 break Err(String::from("no process left to run"));
             }
+            log::trace!("sched: idle at {}", crate::time::system_time_ns());
             crate::events::block();
             crate::time::poll();
+            terminal::pump();
             wake_all();
             continue;
         };
@@ -379,6 +408,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
             Err(error) => break Err(error),
         };
         CURRENT.store(pid, Ordering::SeqCst);
+        log::trace!("sched: run {pid} at {}", crate::time::system_time_ns());
         let started = crate::time::virtual_ns();
         // The slice timer's VIRQ arrives as an upcall in user mode, where
         // `preempt_if_due` takes the CPU back.
@@ -419,10 +449,25 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
     result.map(|exit| (exit, output))
 }
 
+/// After an event upcall that interrupted user mode: console input is
+/// taken (Ctrl-C becomes SIGINT), sleepers re-check their conditions (a
+/// timer may have expired), the process may be preempted, and signals
+/// are delivered before it resumes.
+pub fn after_upcall(frame: &mut TrapFrame) {
+    // Due timers are taken and the next deadline armed: an upcall that
+    // came a little before the slice end by our clock re-arms the slice
+    // timer instead of leaving no timer at all.
+    crate::time::poll();
+    terminal::pump();
+    wake_all();
+    preempt_if_due();
+    deliver(frame, None);
+}
+
 /// Called after an event upcall that interrupted user mode: if the
 /// running process has used up its slice and another one is runnable,
 /// it goes back to the scheduler (preemption).
-pub fn preempt_if_due() {
+fn preempt_if_due() {
     let pid = current_pid();
     if pid == 0 || crate::time::system_time_ns() < SLICE_END_NS.load(Ordering::SeqCst) {
         return;
@@ -431,10 +476,9 @@ pub fn preempt_if_due() {
         .lock()
         .values()
         .any(|p| p.pid != pid && p.state == State::Runnable);
+    log::trace!("sched: slice of {pid} over, others runnable: {others}");
     if others {
         yield_to_scheduler(State::Runnable);
-    } else {
-        act_on_pending_kill();
     }
 }
 
@@ -461,6 +505,8 @@ fn exit_current(exit: UserExit) -> ! {
             process.parent = 1;
         }
     }
+    let parent = with_current(|process| process.parent);
+    let _ = post(parent, linux_abi::signal::Signal::SIGCHLD.number());
     wake_all();
     yield_to_scheduler(State::Zombie(exit));
     unreachable!("a zombie is never scheduled");
@@ -470,14 +516,18 @@ fn exit_current(exit: UserExit) -> ! {
 fn wait4(pid: i64, status_address: u64, options: u64) -> Result<u64, i64> {
     const WNOHANG: u64 = 1;
     loop {
-        let me = current_pid();
+        let (me, my_group) = with_current(|p| (p.pid, p.pgid));
         let (zombie, any_child) = {
             let processes = PROCESSES.lock();
-            let mut children = processes
-                .values()
-                // pid <= 0 names a process group; every process is in one
-                // group so far, so that means any child.
-                .filter(|p| p.parent == me && (pid <= 0 || p.pid as i64 == pid));
+            // pid > 0: that child; 0: a child in our group; -1: any
+            // child; below -1: a child in group -pid.
+            let wanted = |p: &Process| match pid {
+                0 => p.pgid == my_group,
+                -1 => true,
+                _ if pid < 0 => p.pgid as i64 == -pid,
+                _ => p.pid as i64 == pid,
+            };
+            let mut children = processes.values().filter(|p| p.parent == me && wanted(p));
             let any = children.clone().next().is_some();
             let zombie = children.find_map(|p| match &p.state {
                 State::Zombie(exit) => Some((p.pid, exit.clone())),
@@ -500,6 +550,6 @@ fn wait4(pid: i64, status_address: u64, options: u64) -> Result<u64, i64> {
         if options & WNOHANG != 0 {
             return Ok(0);
         }
-        yield_to_scheduler(State::Blocked);
+        sleep_interruptibly()?;
     }
 }

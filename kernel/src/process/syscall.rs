@@ -1,5 +1,6 @@
 //! The system call table: Linux x86_64 numbers to handlers.
 
+use super::signal::{deliver, Interrupted, ERESTARTNOHAND, ERESTARTSYS};
 use super::*;
 
 /// Handles a `syscall` from user mode (vector 258): number in rax,
@@ -8,7 +9,7 @@ pub fn syscall(frame: &mut TrapFrame) {
     use linux_abi::syscall::Sysno;
     // Lists built under the MMU lock (fork, munmap) must not grow the heap.
     crate::mm::heap::ensure_headroom(2 << 20);
-    act_on_pending_kill();
+    let number = frame.rax;
     let (a0, a1, a2, a3, a4) = (frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8);
     log::trace!(
         "syscall pid={} nr={} args={a0:#x} {a1:#x} {a2:#x} {a3:#x}",
@@ -75,24 +76,45 @@ pub fn syscall(frame: &mut TrapFrame) {
         Some(Sysno::Wait4) => wait4(a0 as i32 as i64, a1, a2),
         Some(Sysno::Kill) => {
             let (target, signal) = (a0 as i32, a1 as u32);
-            if target > 0 {
-                post_signal(target as u32, signal).map(|()| 0)
-            } else {
-                // A process group (every process is in one so far): all but
-                // the caller, then the caller.
-                let me = current_pid();
-                let pids: Vec<u32> = PROCESSES
-                    .lock()
-                    .keys()
-                    .copied()
-                    .filter(|&p| p != me)
-                    .collect();
-                for pid in pids {
-                    let _ = post_signal(pid, signal);
+            match target {
+                1.. => post(target as u32, signal).map(|()| 0),
+                0 => post_to_group(with_current(|p| p.pgid), signal).map(|()| 0),
+                // Every process but init and the caller.
+                -1 => {
+                    let me = current_pid();
+                    let pids: Vec<u32> = PROCESSES
+                        .lock()
+                        .keys()
+                        .copied()
+                        .filter(|&p| p != me && p != 1)
+                        .collect();
+                    pids.into_iter()
+                        .try_for_each(|pid| post(pid, signal))
+                        .map(|()| 0)
                 }
-                post_signal(me, signal).map(|()| 0)
+                _ => post_to_group(target.unsigned_abs(), signal).map(|()| 0),
             }
         }
+        // One thread per process: a thread id is the process id.
+        Some(Sysno::Tkill) => post(a0 as i32 as u32, a1 as u32).map(|()| 0),
+        Some(Sysno::Tgkill) if a0 as i32 == a1 as i32 => {
+            post(a1 as i32 as u32, a2 as u32).map(|()| 0)
+        }
+        Some(Sysno::Tgkill) => Err(ESRCH),
+        Some(Sysno::Prctl) => match a0 {
+            // PR_SET_NAME / PR_GET_NAME: the 16-byte command name.
+            15 => string_from_user(a1).map(|name| {
+                let name: String = String::from_utf8_lossy(&name).chars().take(15).collect();
+                with_current(|p| p.name = name);
+                0
+            }),
+            16 => {
+                let mut name = with_current(|p| p.name.clone()).into_bytes();
+                name.resize(16, 0);
+                copy_to_user(a1, &name).map(|()| 0)
+            }
+            _ => Err(EINVAL),
+        },
         Some(Sysno::Lseek) => (|| {
             let File::Node(node) = with_current(|p| p.file(a0).cloned())? else {
                 return Err(29); // ESPIPE
@@ -180,38 +202,99 @@ pub fn syscall(frame: &mut TrapFrame) {
         })(),
         Some(Sysno::Getpid | Sysno::Gettid | Sysno::SetTidAddress) => Ok(current_pid() as u64),
         Some(Sysno::Getppid) => Ok(with_current(|p| p.parent) as u64),
-        Some(Sysno::Getpgrp | Sysno::Getsid) => Ok(1),
-        Some(Sysno::Setpgid | Sysno::Setsid) => Ok(0),
+        Some(Sysno::Getpgrp) => Ok(with_current(|p| p.pgid) as u64),
+        Some(Sysno::Getpgid | Sysno::Getsid) => {
+            let pid = match a0 as i32 {
+                0 => current_pid(),
+                pid if pid > 0 => pid as u32,
+                _ => return finish(frame, number, Err(ESRCH)),
+            };
+            let sid = Sysno::from_raw(number) == Some(Sysno::Getsid);
+            PROCESSES
+                .lock()
+                .get(&pid)
+                .map(|p| u64::from(if sid { p.sid } else { p.pgid }))
+                .ok_or(ESRCH)
+        }
+        Some(Sysno::Setpgid) => set_process_group(a0 as i32, a1 as i32),
+        Some(Sysno::Setsid) => with_current(|p| {
+            if p.pgid == p.pid {
+                Err(1) // EPERM: already a group leader
+            } else {
+                p.pgid = p.pid;
+                p.sid = p.pid;
+                Ok(u64::from(p.pid))
+            }
+        }),
         Some(Sysno::Getuid | Sysno::Geteuid | Sysno::Getgid | Sysno::Getegid) => Ok(0),
         Some(Sysno::SetRobustList) => Ok(0),
-        Some(Sysno::RtSigaction) => {
-            // Records SIG_IGN / SIG_DFL; handlers are not delivered yet (the
-            // signal then keeps its default action).
-            if (1..=64).contains(&a0) && a1 != 0 {
-                let handler = copy_from_user(a1, 8)
-                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-                if let Ok(handler) = handler {
-                    let bit = 1u64 << (a0 - 1);
-                    with_current(|p| {
-                        if handler == 1 {
-                            p.ignored |= bit;
-                        } else {
-                            p.ignored &= !bit;
-                        }
-                    });
-                }
+        Some(Sysno::RtSigaction) => sigaction(a0, a1, a2, a3),
+        Some(Sysno::RtSigprocmask) => (|| {
+            if a3 != 8 {
+                return Err(EINVAL);
+            }
+            let set = if a1 != 0 {
+                Some(read_sigset(a1)?)
+            } else {
+                None
+            };
+            let old = with_current(|p| p.signals.sigprocmask(a0 as u32, set)).map_err(errno)?;
+            if a2 != 0 {
+                copy_to_user(a2, &old.0.to_le_bytes())?;
             }
             Ok(0)
+        })(),
+        Some(Sysno::RtSigpending) => (|| {
+            let pending = with_current(|p| p.signals.pending_blocked());
+            copy_to_user(a0, &pending.0.to_le_bytes()).map(|()| 0)
+        })(),
+        // Waits with a temporary mask until a signal is delivered; the
+        // handler's frame saves the old mask, which sigreturn restores.
+        Some(Sysno::RtSigsuspend) => (|| {
+            if a1 != 8 {
+                return Err(EINVAL);
+            }
+            let mask = read_sigset(a0)?;
+            with_current(|p| {
+                let old = p.signals.set_blocked(mask);
+                p.suspend_mask = Some(old);
+            });
+            while sleep_interruptibly().is_ok() {}
+            Err(ERESTARTNOHAND)
+        })(),
+        Some(Sysno::Pause) => {
+            while sleep_interruptibly().is_ok() {}
+            Err(ERESTARTNOHAND)
         }
-        Some(Sysno::RtSigprocmask) => Ok(0),
-        // Shells wait for SIGCHLD here. Without signal delivery, sleep until
-        // something changes (a child exits, a pipe moves) and report EINTR,
-        // after which they poll their children with wait4(WNOHANG).
-        Some(Sysno::RtSigsuspend) => {
-            yield_to_scheduler(State::Blocked);
-            Err(4)
+        Some(Sysno::RtSigreturn) => {
+            sigreturn(frame);
+            // Every register comes from the frame: rax is not a result.
+            deliver(frame, None);
+            return;
         }
-        Some(Sysno::Ioctl) => Err(ENOTTY),
+        Some(Sysno::Sigaltstack) => (|| {
+            // Handlers run on the interrupted stack; an alternate stack
+            // cannot be set (yet), only the "disabled" state read.
+            if a1 != 0 {
+                let stack = linux_abi::signal::Stack {
+                    ss_sp: 0,
+                    ss_flags: linux_abi::signal::SS_DISABLE as i32,
+                    __pad0: 0,
+                    ss_size: 0,
+                };
+                copy_to_user(a1, &stack.to_bytes())?;
+            }
+            if a0 != 0 {
+                Err(ENOSYS)
+            } else {
+                Ok(0)
+            }
+        })(),
+        Some(Sysno::Ioctl) => match with_current(|p| p.file(a0 as i32 as u64).cloned()) {
+            Ok(File::Console) => super::terminal::ioctl(a1 as u32, a2),
+            Ok(_) => Err(ENOTTY),
+            Err(error) => Err(error),
+        },
         // Every process runs in the root directory so far.
         Some(Sysno::Getcwd) => copy_to_user(a0, b"/\0").map(|()| 2),
         Some(Sysno::Chdir) => Ok(0),
@@ -234,52 +317,11 @@ pub fn syscall(frame: &mut TrapFrame) {
                 Ok(0)
             }
         }
-        Some(Sysno::Brk) => {
-            let (start, current) = with_current(|p| (p.brk_start, p.brk));
-            if a0 == 0 || a0 < start || a0 > start + (1 << 30) {
-                Ok(current)
-            } else {
-                let (from, to) = ((current + 0xfff) & !0xfff, (a0 + 0xfff) & !0xfff);
-                let grown = if to > from {
-                    map_zero_pages(from, to)
-                } else {
-                    Ok(())
-                };
-                match grown {
-                    Ok(()) => Ok(with_current(|p| {
-                        p.brk = a0.max(current);
-                        p.brk
-                    })),
-                    Err(_) => Ok(current),
-                }
-            }
-        }
-        Some(Sysno::Mmap) => {
-            let (len, flags) = (a1, a3);
-            let anonymous = flags & linux_abi::mman::MAP_ANONYMOUS as u64 != 0;
-            if !anonymous || a0 != 0 && flags & linux_abi::mman::MAP_FIXED as u64 != 0 {
-                // File mappings and fixed placement come later.
-                Err(ENOSYS)
-            } else if len == 0 || len > 1 << 30 {
-                Err(EINVAL)
-            } else {
-                let size = (len + 0xfff) & !0xfff;
-                let start = with_current(|p| {
-                    let start = p.mmap_next;
-                    p.mmap_next += size + 4096; // a guard gap
-                    start
-                });
-                map_zero_pages(start, start + size).map(|()| start)
-            }
-        }
-        Some(Sysno::Munmap) => {
-            if a0 % 4096 != 0 || a1 == 0 || a0.checked_add(a1).is_none_or(|end| end > USER_END) {
-                Err(EINVAL)
-            } else {
-                unmap_range(a0, (a0 + a1 + 0xfff) & !0xfff).map(|()| 0)
-            }
-        }
-        Some(Sysno::Mprotect | Sysno::Madvise) => Ok(0),
+        Some(Sysno::Brk) => Ok(brk(a0)),
+        Some(Sysno::Mmap) => mmap(a0, a1, a2, a3, a4 as i32, frame.r9),
+        Some(Sysno::Munmap) => munmap(a0, a1),
+        Some(Sysno::Mprotect) => mprotect(a0, a1, a2),
+        Some(Sysno::Madvise) => Ok(0),
         Some(Sysno::ArchPrctl) => match a0 {
             // ARCH_SET_FS
             0x1002 => {
@@ -324,12 +366,37 @@ pub fn syscall(frame: &mut TrapFrame) {
             };
             copy_to_user(a1, &value.to_bytes()).map(|()| 0)
         })(),
-        Some(Sysno::Nanosleep) => copy_from_user(a0, 16).map(|bytes| {
-            let secs = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-            let nanos = u64::from_le_bytes(bytes[8..].try_into().expect("8 bytes"));
-            crate::time::sleep_ns(secs.min(1 << 20) * 1_000_000_000 + nanos.min(999_999_999));
-            0
-        }),
+        Some(Sysno::Poll) => {
+            let timeout = a2 as i32;
+            let deadline =
+                (timeout >= 0).then(|| crate::time::system_time_ns() + timeout as u64 * 1_000_000);
+            poll(a0, a1, deadline)
+        }
+        Some(Sysno::Ppoll) => (|| {
+            let deadline = if a2 != 0 {
+                let bytes = copy_from_user(a2, 16)?;
+                let secs = i64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+                let nanos = i64::from_le_bytes(bytes[8..].try_into().expect("8 bytes"));
+                if secs < 0 || !(0..1_000_000_000).contains(&nanos) {
+                    return Err(EINVAL);
+                }
+                let wait = (secs as u64).min(1 << 32) * 1_000_000_000 + nanos as u64;
+                Some(crate::time::system_time_ns() + wait)
+            } else {
+                None
+            };
+            if a3 != 0 {
+                // The temporary mask, as rt_sigsuspend does.
+                let mask = read_sigset(a3)?;
+                with_current(|p| {
+                    let old = p.signals.set_blocked(mask);
+                    p.suspend_mask = Some(old);
+                });
+            }
+            poll(a0, a1, deadline)
+        })(),
+        Some(Sysno::Nanosleep) => nanosleep(1, 0, a0, a1),
+        Some(Sysno::ClockNanosleep) => nanosleep(a0, a1, a2, a3),
         Some(Sysno::Getrandom) => {
             // Not cryptographic: a TSC-seeded generator, enough for hash
             // seeds and stack canaries in tests.
@@ -354,7 +421,6 @@ pub fn syscall(frame: &mut TrapFrame) {
             Ok(0)
         }
         _ => {
-            let number = frame.rax;
             let mut reported = UNKNOWN_REPORTED.lock();
             if !reported.contains(&number) {
                 reported.push(number);
@@ -363,8 +429,173 @@ pub fn syscall(frame: &mut TrapFrame) {
             Err(ENOSYS)
         }
     };
+    finish(frame, number, result);
+}
+
+/// Stores a system call's result and delivers pending signals on the way
+/// out (restarting the call or turning it into EINTR as needed).
+fn finish(frame: &mut TrapFrame, number: u64, result: Result<u64, i64>) {
     frame.rax = match result {
         Ok(value) => value,
         Err(errno) => (-errno) as u64,
     };
+    let interrupted = match result {
+        Err(errno) if errno >= ERESTARTSYS => Some(Interrupted { number, errno }),
+        _ => None,
+    };
+    deliver(frame, interrupted);
+}
+
+/// A `sigset_t` (8 bytes) from user memory.
+fn read_sigset(address: u64) -> Result<linux_abi::signal::SigSet, i64> {
+    let bytes = copy_from_user(address, 8)?;
+    Ok(linux_abi::signal::SigSet(u64::from_le_bytes(
+        bytes.try_into().map_err(|_| EFAULT)?,
+    )))
+}
+
+/// rt_sigaction(signal, new, old, sigsetsize).
+fn sigaction(number: u64, new: u64, old: u64, size: u64) -> Result<u64, i64> {
+    use linux_abi::signal::{Sigaction, Signal};
+    const BYTES: u64 = core::mem::size_of::<Sigaction>() as u64;
+    if size != 8 {
+        return Err(EINVAL);
+    }
+    let signal = Signal::new(number as u32).ok_or(EINVAL)?;
+    let new = if new != 0 {
+        let bytes = copy_from_user(new, BYTES)?;
+        Some(Sigaction::from_bytes(
+            bytes.as_slice().try_into().map_err(|_| EFAULT)?,
+        ))
+    } else {
+        None
+    };
+    let previous = with_current(|p| p.signals.set_action(signal, new)).map_err(errno)?;
+    if old != 0 {
+        copy_to_user(old, &previous.to_bytes())?;
+    }
+    Ok(0)
+}
+
+/// setpgid(pid, pgid): moves the caller or one of its children into a
+/// group of the same session.
+fn set_process_group(pid: i32, pgid: i32) -> Result<u64, i64> {
+    if pgid < 0 {
+        return Err(EINVAL);
+    }
+    let me = current_pid();
+    let target = if pid == 0 { me } else { pid as u32 };
+    let mut processes = PROCESSES.lock();
+    let my_sid = processes.get(&me).map(|p| p.sid).ok_or(ESRCH)?;
+    let group = if pgid == 0 { target } else { pgid as u32 };
+    if group != target
+        && !processes
+            .values()
+            .any(|p| p.pgid == group && p.sid == my_sid)
+    {
+        return Err(1); // EPERM: no such group in our session
+    }
+    let process = processes.get_mut(&target).ok_or(ESRCH)?;
+    if target != me && process.parent != me {
+        return Err(ESRCH);
+    }
+    if process.sid != my_sid || process.sid == process.pid {
+        return Err(1); // EPERM: other session, or a session leader
+    }
+    process.pgid = group;
+    Ok(0)
+}
+
+/// nanosleep / clock_nanosleep: the process sleeps (others run) until the
+/// deadline or a signal; on a signal the time left goes to `remaining`.
+fn nanosleep(clock: u64, flags: u64, request: u64, remaining: u64) -> Result<u64, i64> {
+    const TIMER_ABSTIME: u64 = 1;
+    let bytes = copy_from_user(request, 16)?;
+    let secs = i64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    let nanos = i64::from_le_bytes(bytes[8..].try_into().expect("8 bytes"));
+    if secs < 0 || !(0..1_000_000_000).contains(&nanos) {
+        return Err(EINVAL);
+    }
+    let requested = (secs as u64)
+        .min(1 << 32)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nanos as u64);
+    let now = crate::time::system_time_ns();
+    let deadline = match (clock, flags & TIMER_ABSTIME != 0) {
+        (0 | 1 | 7, false) => now.saturating_add(requested),
+        (1 | 7, true) => requested,
+        (0, true) => {
+            let wall = crate::time::wallclock();
+            let wall_ns = wall.secs * 1_000_000_000 + wall.nanos as u64;
+            now.saturating_add(requested.saturating_sub(wall_ns))
+        }
+        _ => return Err(EINVAL),
+    };
+    let timer = crate::time::add_timer(deadline, crate::time::TimerAction::Wake);
+    let result = loop {
+        if crate::time::system_time_ns() >= deadline {
+            break Ok(0);
+        }
+        if let Err(error) = sleep_interruptibly() {
+            break Err(error);
+        }
+    };
+    if let Some(timer) = timer {
+        crate::time::cancel_timer(timer);
+    }
+    if result.is_err() && remaining != 0 && flags & TIMER_ABSTIME == 0 {
+        let left = deadline.saturating_sub(crate::time::system_time_ns());
+        let value = linux_abi::time::Timespec {
+            tv_sec: (left / 1_000_000_000) as i64,
+            tv_nsec: (left % 1_000_000_000) as i64,
+        };
+        copy_to_user(remaining, &value.to_bytes())?;
+    }
+    // No handler: start again (with the full time: no restart block).
+    result.map_err(|_| ERESTARTNOHAND)
+}
+
+/// poll / ppoll: waits until one of the descriptors is ready, the
+/// deadline (system time) passes, or a signal arrives.
+fn poll(address: u64, count: u64, deadline: Option<u64>) -> Result<u64, i64> {
+    use linux_abi::poll::{Pollfd, POLLNVAL};
+    const ENTRY: u64 = core::mem::size_of::<Pollfd>() as u64;
+    if count > 1024 {
+        return Err(EINVAL);
+    }
+    let bytes = copy_from_user(address, count * ENTRY)?;
+    let mut entries: Vec<Pollfd> = bytes
+        .chunks_exact(ENTRY as usize)
+        .map(|chunk| Pollfd::from_bytes(chunk.try_into().expect("8 bytes")))
+        .collect();
+    let timer = deadline.and_then(|at| crate::time::add_timer(at, crate::time::TimerAction::Wake));
+    let result = loop {
+        let mut ready = 0;
+        for entry in entries.iter_mut() {
+            entry.revents = 0;
+            if entry.fd < 0 {
+                continue;
+            }
+            let state = match with_current(|p| p.file(entry.fd as u64).cloned()) {
+                Ok(file) => poll_file(&file),
+                Err(_) => POLLNVAL,
+            };
+            entry.revents = Pollfd::filter(entry.events as u16, state) as i16;
+            if entry.revents != 0 {
+                ready += 1;
+            }
+        }
+        if ready > 0 || deadline.is_some_and(|at| crate::time::system_time_ns() >= at) {
+            break Ok(ready);
+        }
+        if sleep_interruptibly().is_err() {
+            break Err(ERESTARTNOHAND);
+        }
+    };
+    if let Some(timer) = timer {
+        crate::time::cancel_timer(timer);
+    }
+    let ready = result?;
+    let out: Vec<u8> = entries.iter().flat_map(|entry| entry.to_bytes()).collect();
+    copy_to_user(address, &out).map(|()| ready)
 }

@@ -84,6 +84,24 @@ pub unsafe fn call(number: u32, args: [u64; 5]) -> i64 {
 
 // ---- console_io (xen.h: CONSOLEIO_write) ------------------------------
 
+/// Reads bytes typed on Xen's console (dom0 only, once Xen has given
+/// dom0 the input focus). Returns how many bytes were stored in `out`.
+pub fn console_read(out: &mut [u8]) -> XenResult {
+    // SAFETY: Xen writes at most `len` bytes into `out`, a live slice.
+    check(unsafe {
+        call(
+            nr::CONSOLE_IO,
+            [
+                xen_abi::xen::CONSOLEIO_READ as u64,
+                out.len() as u64,
+                out.as_mut_ptr() as u64,
+                0,
+                0,
+            ],
+        )
+    })
+}
+
 /// Writes bytes to Xen's console (dom0's console; a domU's lands in the
 /// hypervisor log). Returns the number of bytes Xen took.
 pub fn console_write(bytes: &[u8]) -> XenResult {

@@ -30,6 +30,7 @@ pub mod cli;
 pub mod counters;
 pub mod echo;
 pub mod errno;
+pub mod fault;
 pub mod fmt;
 pub mod ls;
 pub mod procfs;

@@ -24,7 +24,7 @@ macro_rules! bin {
 }
 
 /// Every program of the package.
-const PROGRAMS: [&str; 14] = [
+const PROGRAMS: [&str; 15] = [
     bin!("init"),
     bin!("sh"),
     bin!("ps"),
@@ -39,6 +39,7 @@ const PROGRAMS: [&str; 14] = [
     bin!("hello"),
     bin!("xenrs-bench"),
     bin!("xentrace-count"),
+    bin!("fault-inject"),
 ];
 
 /// Runs `program args...` with `stdin` as input; returns its output.
@@ -680,4 +681,38 @@ fn xentrace_count_attributes_hypercalls_to_domains() {
         stderr(&output)
     );
     fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The fault-injection cases are Linux's documented answers: on the
+/// host's Linux every case of the groups that are safe to run on a shared
+/// machine passes. (`fork-bomb` forks up to 512 processes and `memory`
+/// exhausts memory: those run only on our kernel, in QEMU.)
+#[test]
+fn fault_inject_expectations_hold_on_linux() {
+    let output = run(
+        bin!("fault-inject"),
+        &[
+            "pointers",
+            "exposure",
+            "elf",
+            "child-faults",
+            "syscalls",
+            "arguments",
+        ],
+    );
+    let text = stdout(&output);
+    let failed: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains(" FAIL "))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "cases failing on Linux:\n{}",
+        failed.join("\n")
+    );
+    assert!(output.status.success(), "{text}\n{}", stderr(&output));
+    assert!(
+        text.contains("fault-inject: ") && text.contains(" ok, 0 failed"),
+        "{text}"
+    );
 }

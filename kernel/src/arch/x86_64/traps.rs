@@ -160,7 +160,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         if frame.interrupted_user_mode() {
             // The process's state is all in `frame` on its own kernel
             // stack: a safe point to hand the CPU to another process.
-            crate::process::preempt_if_due();
+            crate::process::after_upcall(frame);
         }
         return;
     }
