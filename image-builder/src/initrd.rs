@@ -55,8 +55,21 @@ pub const PROGRAMS: &[&str] = &[
 
 /// The `/etc/rc` of the initrd: init runs it before the shell.
 pub const SAMPLE_RC: &str = "\
-# /etc/rc: run by init with /bin/sh at boot, before the interactive shell.
-echo \"rc: xenrs userland up (try: ls /bin, ps, free, uptime, date, xenrs-bench)\"
+# /etc/rc: run by init with /bin/sh at boot, before the interactive shell
+# (and alone by `image-builder run`, as the demo of the userland).
+echo \"rc: xenrs userland up; programs in /bin:\"
+ls /bin
+busybox uname -a
+echo hi | cat
+echo \"rc: processes, memory, time:\"
+ps
+free
+uptime
+date
+echo \"rc: busybox runs unmodified:\"
+busybox echo hello from busybox | busybox tr a-z A-Z
+busybox sh -c 'trap \"echo rc: busybox caught SIGUSR1\" USR1; kill -USR1 $$'
+echo \"rc: done (image-builder run --interactive gives you the shell)\"
 ";
 
 /// The Debian package whose `/bin/busybox` goes into the initrd.

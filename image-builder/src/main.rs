@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! image-builder build [--debug]                 build the kernel, print its path
-//! image-builder run [--debug] [--timeout S] [--initrd] [WORD...]
-//!                                              boot it (default command line: selftest)
+//! image-builder run [--debug] [--timeout S] [--initrd] [--interactive] [WORD...]
+//!                                              boot it (default: self-checks, then
+//!                                              the userland demo from the initrd)
 //! image-builder bench [--debug]                boot with `bench`, summarize results
 //! image-builder bench-domu [--debug]           our kernel and Linux as domUs of a Linux dom0
 //! image-builder bench-userland [--debug] [quick] [whole]
@@ -41,9 +42,13 @@ usage: image-builder <command> [options]
 
 commands:
   build [--debug]                      build the kernel and print the ELF's path
-  run [--debug] [--timeout SECONDS] [--initrd] [WORD...]
+  run [--debug] [--timeout SECONDS] [--initrd] [--interactive] [WORD...]
                                        boot the kernel under Xen in QEMU, console on
-                                       stderr; kernel command line WORDs (default: selftest)
+                                       stderr; kernel command line WORDs (default: the
+                                       self-checks, then /etc/rc from an initrd of our
+                                       userland and busybox); --initrd adds that initrd
+                                       to your WORDs; --interactive gives QEMU this
+                                       terminal and starts init's shell (Ctrl-A x quits)
   bench [--debug]                      boot with `bench` and summarize its results
   bench-domu [--debug]                 boot a Linux dom0 (Debian, xl) and time our kernel
                                        and a Linux PV guest as its domUs: `bench domu-boot`,
@@ -132,6 +137,8 @@ struct Options {
     timeout: Option<Duration>,
     /// Boot with an initrd of our userland and busybox (`--initrd`).
     initrd: bool,
+    /// Give QEMU the terminal (`--interactive`).
+    interactive: bool,
     words: Vec<String>,
 }
 
@@ -143,6 +150,7 @@ impl Options {
             profile: Profile::Release,
             timeout: None,
             initrd: false,
+            interactive: false,
             words: Vec::new(),
         };
         let mut args = args.iter();
@@ -150,6 +158,7 @@ impl Options {
             match arg.as_str() {
                 "--debug" if options.words.is_empty() => options.profile = Profile::Debug,
                 "--initrd" if options.words.is_empty() => options.initrd = true,
+                "--interactive" if options.words.is_empty() => options.interactive = true,
                 "--timeout" if options.words.is_empty() => {
                     let seconds = args
                         .next()
@@ -207,12 +216,9 @@ fn boot_and_report(options: &Options, default_cmdline: &str) -> Result<BootRun, 
     let mut config = BootConfig::new(kernel).with_cmdline(options.cmdline(default_cmdline));
     config.echo = true;
     if options.initrd {
-        let programs = image_builder::initrd::build_userland()?;
-        let busybox = image_builder::initrd::busybox_static()?;
-        let out = image_builder::host::target_dir().join("initrd.cpio");
-        image_builder::initrd::build_initrd(&programs, Some(&busybox), &out)?;
-        println!("image-builder: initrd {}", out.display());
-        config.extra_modules.push((out, String::new()));
+        config
+            .extra_modules
+            .push((build_demo_initrd()?, String::new()));
     }
     if let Some(timeout) = options.timeout {
         config.timeout = timeout;
@@ -242,9 +248,66 @@ fn exit_code(run: &BootRun) -> ExitCode {
     }
 }
 
+/// The default boot: the self-checks, then init from the initrd runs
+/// `/etc/rc` (the userland demo) and the kernel shuts down.
+const DEFAULT_RUN_CMDLINE: &str = "selftest init=/bin/sh -- /etc/rc";
+/// The interactive boot: the self-checks, then `/init` (runs `/etc/rc`
+/// and keeps a shell on the console).
+const INTERACTIVE_RUN_CMDLINE: &str = "selftest";
+
 fn run(options: &Options) -> Result<ExitCode, Failure> {
-    let run = boot_and_report(options, "selftest")?;
+    let mut options = Options {
+        words: options.words.clone(),
+        ..*options
+    };
+    if options.words.is_empty() {
+        // Our own defaults boot with the userland.
+        options.initrd = true;
+    }
+    if options.interactive {
+        return run_interactive(&options);
+    }
+    let run = boot_and_report(&options, DEFAULT_RUN_CMDLINE)?;
     Ok(exit_code(&run))
+}
+
+/// Boots with QEMU on this terminal: what you type reaches the guest's
+/// console (Ctrl-C included); Ctrl-A x quits QEMU.
+fn run_interactive(options: &Options) -> Result<ExitCode, Failure> {
+    let (xen, kernel) = prepare(options.profile)?;
+    let mut config = BootConfig::new(kernel).with_cmdline(options.cmdline(INTERACTIVE_RUN_CMDLINE));
+    if options.initrd {
+        config
+            .extra_modules
+            .push((build_demo_initrd()?, String::new()));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0);
+    let cmdline = image_builder::qemu::kernel_cmdline_for(&config, &now.to_string());
+    let args = config.qemu_args(&xen, &cmdline)?;
+    eprintln!("image-builder: interactive console (Ctrl-A x quits QEMU)");
+    let status = Command::new(image_builder::qemu::QEMU)
+        .args(&args)
+        .status()
+        .map_err(|error| Error::io("starting QEMU", error))?;
+    println!("image-builder: QEMU exited with {status}");
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Builds target/initrd.cpio: our programs, busybox, /etc/rc.
+fn build_demo_initrd() -> Result<PathBuf, Failure> {
+    let programs = image_builder::initrd::build_userland()?;
+    let busybox = image_builder::initrd::busybox_static()?;
+    let out = image_builder::host::target_dir().join("initrd.cpio");
+    image_builder::initrd::build_initrd(&programs, Some(&busybox), &out)?;
+    println!("image-builder: initrd {}", out.display());
+    Ok(out)
 }
 
 fn bench(options: &Options) -> Result<ExitCode, Failure> {

@@ -79,12 +79,10 @@ pub fn find<'a>(archive: &'a [u8], path: &str) -> Result<&'a [u8], String> {
     Err(format!("{path}: too many levels of symbolic links"))
 }
 
-/// Clock ticks per second in /proc (Linux's USER_HZ).
-const USER_HZ: u64 = 100;
-
-/// A minimal /proc: `uptime`, `meminfo`, `self` and `1/stat` (the one
-/// process there is), in Linux's formats, rendered when read.
-fn add_procfs(vfs: &mut kernel_core::vfs::Vfs<'static>, init_path: &str) -> Result<(), String> {
+/// A minimal /proc: `uptime`, `meminfo`, `self` and `xenrs/counters`, in
+/// Linux's formats, rendered when read (`/proc/<pid>` is
+/// `process::procfs`'s).
+fn add_procfs(vfs: &mut kernel_core::vfs::Vfs<'static>) -> Result<(), String> {
     use alloc::boxed::Box;
     use kernel_core::vfs::{ProcSelf, SyntheticFn, SyntheticKind};
     let now = linux_abi::time::Timespec::default();
@@ -163,36 +161,8 @@ fn add_procfs(vfs: &mut kernel_core::vfs::Vfs<'static>, init_path: &str) -> Resu
     add(vfs, xenrs_dir, b"counters", crate::counters::render)?;
     vfs.add_synthetic(proc_dir, b"self", Box::new(ProcSelf), now)
         .map_err(|e| format!("{e}"))?;
-    let pid_dir = vfs
-        .add_directory(proc_dir, b"1", 0o555, now)
-        .map_err(|e| format!("{e}"))?;
-    let name: String = init_path
-        .rsplit('/')
-        .next()
-        .unwrap_or("init")
-        .chars()
-        .take(15)
-        .collect();
-    vfs.add_synthetic(
-        pid_dir,
-        b"stat",
-        Box::new(SyntheticFn(SyntheticKind::File, move |_: &kernel_core::vfs::Caller, out: &mut Vec<u8>| {
-            // Fields 1-22 of proc(5): pid (comm) state ppid pgrp session
-            // tty tpgid flags minflt cminflt majflt cmajflt utime stime
-            // cutime cstime priority nice threads itrealvalue starttime.
-            let cpu_ticks = crate::time::virtual_ns() / (1_000_000_000 / USER_HZ);
-            let start_ticks = process::start_time_ns() / (1_000_000_000 / USER_HZ);
-            out.extend_from_slice(
-                format!(
-                    "1 ({name}) R 0 1 1 0 -1 0 0 0 0 0 {cpu_ticks} 0 0 0 20 0 1 0 {start_ticks} 0 0\n"
-                )
-                .as_bytes(),
-            );
-        })),
-        now,
-    )
-    .map(drop)
-    .map_err(|e| format!("{e}"))
+    // /proc/<pid> directories come and go with the processes.
+    Ok(())
 }
 
 /// Splits init's arguments at whitespace; a double-quoted stretch is one
@@ -244,7 +214,7 @@ pub fn run_init(boot: &BootInfo, command_line: &str, options: &kernel_core::cmdl
     };
     match kernel_core::vfs::Vfs::from_cpio(archive, kernel_core::vfs::Limits::default()) {
         Ok(mut vfs) => {
-            if let Err(error) = add_procfs(&mut vfs, path) {
+            if let Err(error) = add_procfs(&mut vfs) {
                 kprintln!("init: /proc unavailable: {error}");
             }
             *process::VFS.lock() = Some(vfs);

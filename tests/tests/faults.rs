@@ -25,160 +25,7 @@ use system_tests::{boot_config, config, Checks};
 /// Cases that fail because of a kernel bug, not yet fixed: skipped by the
 /// assertions (their lines are still printed and reported). Each entry is
 /// the case name and a one-line reason.
-const KNOWN_KERNEL_BUGS: &[(&str, &str)] = &[
-    (
-        "pointer-pipe2-null",
-        "pipe2 installs both fds before storing them and keeps them on EFAULT (fd leak)",
-    ),
-    (
-        "pointer-pipe2-unmapped",
-        "pipe2 installs both fds before storing them and keeps them on EFAULT (fd leak)",
-    ),
-    (
-        "pointer-pipe2-noncanonical",
-        "pipe2 installs both fds before storing them and keeps them on EFAULT (fd leak)",
-    ),
-    (
-        "pointer-pipe2-xen",
-        "pipe2 installs both fds before storing them and keeps them on EFAULT (fd leak)",
-    ),
-    (
-        "pointer-pipe2-physmap",
-        "pipe2 installs both fds before storing them and keeps them on EFAULT (fd leak)",
-    ),
-    (
-        "pointer-pipe2-kernel-text",
-        "pipe2 installs both fds before storing them and keeps them on EFAULT (fd leak)",
-    ),
-    (
-        "pointer-pipe2-last-page",
-        "pipe2 installs both fds before storing them and keeps them on EFAULT (fd leak)",
-    ),
-    (
-        "pointer-rt_sigaction-act-unmapped",
-        "rt_sigaction ignores a failed copy of act: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-oldact-unmapped",
-        "rt_sigaction never writes oldact, so never checks it: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-act-noncanonical",
-        "rt_sigaction ignores a failed copy of act: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-oldact-noncanonical",
-        "rt_sigaction never writes oldact, so never checks it: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-act-xen",
-        "rt_sigaction ignores a failed copy of act: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-oldact-xen",
-        "rt_sigaction never writes oldact, so never checks it: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-act-physmap",
-        "rt_sigaction ignores a failed copy of act: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-oldact-physmap",
-        "rt_sigaction never writes oldact, so never checks it: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-act-kernel-text",
-        "rt_sigaction ignores a failed copy of act: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-oldact-kernel-text",
-        "rt_sigaction never writes oldact, so never checks it: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-act-last-page",
-        "rt_sigaction ignores a failed copy of act: 0, not EFAULT",
-    ),
-    (
-        "pointer-rt_sigaction-oldact-last-page",
-        "rt_sigaction never writes oldact, so never checks it: 0, not EFAULT",
-    ),
-    (
-        "pointer-read-crosses-into-kernel",
-        "read copies what is available without checking the whole range: 16, not EFAULT (harmless)",
-    ),
-    (
-        "pointer-read-length-wraps",
-        "read does not check that buf+len wraps: 16, not EFAULT (harmless)",
-    ),
-    (
-        "exec-without-execute-permission",
-        "execve runs a mode 0644 file: no execute-permission check (EACCES)",
-    ),
-    (
-        "exec-directory",
-        "execve of a directory says EISDIR, Linux EACCES",
-    ),
-    (
-        "argument-write-fd-high-bits-ignored",
-        "fd arguments of read/write/... use all 64 bits, not the low 32 (EBADF)",
-    ),
-    (
-        "argument-mmap-no-sharing-type",
-        "mmap without MAP_PRIVATE/MAP_SHARED succeeds; Linux says EINVAL",
-    ),
-    (
-        "argument-kill-no-such-process",
-        "kill(99999, 0) succeeds; Linux says ESRCH",
-    ),
-    (
-        "argument-wait4-bad-options",
-        "wait4 ignores unknown option bits (ECHILD instead of EINVAL)",
-    ),
-    (
-        "argument-pipe2-bad-flags",
-        "pipe2 ignores unknown flags (0 instead of EINVAL)",
-    ),
-    (
-        "argument-rt_sigaction-signal-zero",
-        "rt_sigaction does not validate the signal number (0)",
-    ),
-    (
-        "argument-rt_sigaction-signal-65",
-        "rt_sigaction does not validate the signal number (65)",
-    ),
-    (
-        "argument-rt_sigaction-sigkill",
-        "rt_sigaction accepts SIG_IGN for SIGKILL (kill still works: see sigkill-cannot-be-ignored)",
-    ),
-    (
-        "argument-rt_sigaction-sigstop",
-        "rt_sigaction accepts SIG_IGN for SIGSTOP",
-    ),
-    (
-        "argument-rt_sigaction-bad-sigsetsize",
-        "rt_sigaction does not check sigsetsize == 8",
-    ),
-    (
-        "argument-nanosleep-nanoseconds-too-big",
-        "nanosleep clamps tv_nsec >= 1e9 and sleeps instead of EINVAL",
-    ),
-    (
-        "argument-nanosleep-negative-seconds",
-        "nanosleep clamps a negative tv_sec to 2^20 s (12 days) instead of EINVAL",
-    ),
-    (
-        "memory-comes-back-after-fds",
-        "512 closed pipes keep ~30 MiB of kernel heap (64 KiB buffer each): MemFree never recovers",
-    ),
-    (
-        "memory-pipe-capacity-bounded",
-        "SIGKILL does not end a writer blocked on a full pipe",
-    ),
-    (
-        "argument-sigkill-ends-a-sleeping-child",
-        "SIGKILL does not wake a process sleeping in nanosleep; only a blocking wait4 reaps it",
-    ),
-];
+const KNOWN_KERNEL_BUGS: &[(&str, &str)] = &[];
 
 /// The initrd of our programs (no busybox: nothing here needs it).
 fn initrd_path() -> PathBuf {
@@ -318,10 +165,9 @@ fn fork_bomb_and_memory_exhaustion() {
 
 /// The kernel's own allocations (pipes) while a process holds all the
 /// memory: refused cleanly. Its own boot, since a kernel panic here would
-/// hide every other case. Run it with `--ignored` once the bug is fixed.
+/// hide every other case (it did, before user memory left the kernel a
+/// reserve and pipe buffers grew on demand).
 #[test]
-#[ignore = "kernel bug: pipe2 while user memory is exhausted panics the kernel \
-            (FATAL: memory allocation of 65536 bytes failed: the heap cannot grow)"]
 fn kernel_allocations_under_memory_pressure() {
     check_fault_inject(
         "fault-inject kernel-memory",

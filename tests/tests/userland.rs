@@ -332,3 +332,72 @@ fn interactive_shell_on_the_console_with_ctrl_c() {
     });
     checks.finish();
 }
+
+/// Files and processes as busybox uses them: working directories,
+/// mkdir/ln/rm, a `#!` script (and EACCES without the execute bit),
+/// sendfile through `cat`, sysinfo through `free`, `/proc/<pid>` through
+/// `ps`, and SIGALRM through `timeout`.
+#[test]
+fn busybox_files_scripts_and_process_tools() {
+    check_program(
+        "busybox files and tools",
+        "init=/bin/busybox -- sh -c \"cd /tmp && pwd && mkdir d && cd d && echo data > f && \
+         ln -s f l && cat l && cd .. && rm -r d && test ! -e d && echo removed; \
+         printf '#!/bin/busybox sh\\necho script-ran $1\\n' > /tmp/s.sh; chmod +x /tmp/s.sh; \
+         /tmp/s.sh arg1; chmod -x /tmp/s.sh; /tmp/s.sh; echo noexec=$?; \
+         busybox free | busybox head -n 2; busybox ps; \
+         busybox timeout 1 busybox sleep 10; echo timeout=$?\"",
+        "/bin/busybox",
+        &[
+            "/tmp",
+            "data",
+            "removed",
+            "script-ran arg1",
+            "Permission denied",
+            "noexec=126",
+            "Mem:",
+            "busybox ps",
+            "timeout=143",
+        ],
+    );
+}
+
+/// Our init runs /etc/rc, then keeps our shell on the console; what is
+/// typed runs, and `busybox poweroff` (SIGUSR2 to init) makes init end
+/// every process and power the system off through reboot(2).
+#[test]
+fn init_shell_on_the_console_and_poweroff() {
+    use image_builder::ConsoleInput;
+    let mut boot = config("");
+    boot.extra_modules.push((initrd_path(), String::new()));
+    boot.console_input = vec![
+        ConsoleInput::new(
+            "init: starting /bin/sh",
+            b"echo typed; echo on-the-console\r".to_vec(),
+        ),
+        ConsoleInput::new("on-the-console", b"busybox poweroff\r".to_vec()),
+    ];
+    let run = boot_config(&boot);
+    let mut checks = Checks::new("init and poweroff", &run);
+    for expected in [
+        "init: started as pid 1",
+        "rc: done",
+        "init: shutting down (PowerOff)",
+        "reboot: power off requested by process 1",
+        "shutdown: poweroff",
+    ] {
+        checks.expect(
+            run.lines.iter().any(|line| line.text.contains(expected)),
+            || format!("no console line contains {expected:?}"),
+        );
+    }
+    checks.expect(
+        // The shell's prompt may precede the output on its line.
+        run.lines.iter().any(|line| line.text.trim_end().ends_with("typed")),
+        || "the typed command did not run".to_owned(),
+    );
+    checks.expect(run.outcome.is_success(), || {
+        format!("outcome {} is not a clean shutdown", run.outcome)
+    });
+    checks.finish();
+}

@@ -15,10 +15,12 @@
 //!   no writer; the write end is writable with room for `PIPE_BUF` bytes
 //!   (or any room, for big buffers), in error with no reader.
 //!
-//! Capacity is 64 KiB by default, as on Linux. The ring is allocated when
-//! the pipe is created.
+//! Capacity is 64 KiB by default, as on Linux, but the ring grows only as
+//! data is written (4 KiB, then doubling): a thousand idle pipes cost
+//! nothing, and a growth the kernel cannot afford is not fatal — the
+//! writer waits for the reader, or gets [`PipeError::NoMemory`] when the
+//! pipe holds nothing at all.
 
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -37,6 +39,8 @@ pub enum PipeError {
     WouldBlock,
     /// Writing with no reader left: `EPIPE` plus `SIGPIPE`.
     BrokenPipe,
+    /// The (empty) pipe could not get memory for its buffer: `ENOMEM`.
+    NoMemory,
 }
 
 impl PipeError {
@@ -44,6 +48,7 @@ impl PipeError {
         match self {
             PipeError::WouldBlock => Errno::EAGAIN,
             PipeError::BrokenPipe => Errno::EPIPE,
+            PipeError::NoMemory => Errno::ENOMEM,
         }
     }
 }
@@ -53,6 +58,7 @@ impl fmt::Display for PipeError {
         match self {
             PipeError::WouldBlock => f.write_str("pipe would block"),
             PipeError::BrokenPipe => f.write_str("pipe has no reader"),
+            PipeError::NoMemory => f.write_str("no memory for the pipe's buffer"),
         }
     }
 }
@@ -69,7 +75,10 @@ pub enum End {
 /// A pipe's buffer and the count of open ends.
 #[derive(Debug)]
 pub struct Pipe {
+    /// The ring as allocated so far (grows up to `limit`).
     ring: Vec<u8>,
+    /// The pipe's capacity (`F_GETPIPE_SZ`).
+    limit: usize,
     /// Index of the oldest byte.
     head: usize,
     /// Bytes stored.
@@ -93,7 +102,8 @@ impl Pipe {
     /// A pipe of `capacity` bytes (at least 1).
     pub fn with_capacity(capacity: usize) -> Self {
         Pipe {
-            ring: vec![0; capacity.max(1)],
+            ring: Vec::new(),
+            limit: capacity.max(1),
             head: 0,
             len: 0,
             readers: 1,
@@ -102,7 +112,37 @@ impl Pipe {
     }
 
     pub fn capacity(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes of buffer allocated now.
+    pub fn allocated(&self) -> usize {
         self.ring.len()
+    }
+
+    /// Grows the ring so `extra` more bytes fit, if memory allows; the
+    /// data is moved to the start of the new ring.
+    fn grow_for(&mut self, extra: usize) {
+        let wanted = (self.len + extra).min(self.limit);
+        if wanted <= self.ring.len() {
+            return;
+        }
+        let size = wanted
+            .max(self.ring.len() * 2)
+            .max(4096)
+            .next_power_of_two()
+            .min(self.limit);
+        let mut ring = Vec::new();
+        if ring.try_reserve_exact(size).is_err() {
+            return;
+        }
+        ring.resize(size, 0);
+        let physical = self.ring.len();
+        for (i, byte) in ring.iter_mut().take(self.len).enumerate() {
+            *byte = self.ring[(self.head + i) % physical];
+        }
+        self.ring = ring;
+        self.head = 0;
     }
 
     /// Bytes waiting to be read (`FIONREAD`).
@@ -159,10 +199,11 @@ impl Pipe {
             };
         }
         let count = out.len().min(self.len);
-        let first = count.min(self.capacity() - self.head);
+        let physical = self.ring.len();
+        let first = count.min(physical - self.head);
         out[..first].copy_from_slice(&self.ring[self.head..self.head + first]);
         out[first..count].copy_from_slice(&self.ring[..count - first]);
-        self.head = (self.head + count) % self.capacity();
+        self.head = (self.head + count) % physical;
         self.len -= count;
         if self.len == 0 {
             // Keep the data contiguous for the common write-then-read case.
@@ -180,13 +221,27 @@ impl Pipe {
             return Ok(0);
         }
         let free = self.free();
-        let atomic = data.len() <= PIPE_BUF;
-        if free == 0 || (atomic && free < data.len() && data.len() <= self.capacity()) {
+        // Small writes are all or nothing (a write larger than the whole
+        // pipe cannot be, and goes in parts).
+        let atomic = data.len() <= PIPE_BUF && data.len() <= self.capacity();
+        if free == 0 || (atomic && free < data.len()) {
             return Err(PipeError::WouldBlock);
         }
-        let count = data.len().min(free);
-        let tail = (self.head + self.len) % self.capacity();
-        let first = count.min(self.capacity() - tail);
+        self.grow_for(data.len().min(free));
+        let room = self.ring.len() - self.len;
+        if room == 0 || (atomic && room < data.len()) {
+            // Memory is short: wait for the reader to make room, unless
+            // there is nothing to wait for.
+            return Err(if self.len == 0 {
+                PipeError::NoMemory
+            } else {
+                PipeError::WouldBlock
+            });
+        }
+        let count = data.len().min(room);
+        let physical = self.ring.len();
+        let tail = (self.head + self.len) % physical;
+        let first = count.min(physical - tail);
         self.ring[tail..tail + first].copy_from_slice(&data[..first]);
         self.ring[..count - first].copy_from_slice(&data[first..count]);
         self.len += count;
@@ -225,6 +280,27 @@ impl Pipe {
 mod tests {
     use super::*;
     use std::collections::VecDeque;
+    use std::vec;
+
+    #[test]
+    fn the_ring_grows_with_the_data_and_keeps_its_order() {
+        let mut pipe = Pipe::new();
+        assert_eq!(pipe.allocated(), 0, "an idle pipe costs nothing");
+        assert_eq!(pipe.write(b"abc"), Ok(3));
+        assert_eq!(pipe.allocated(), 4096);
+        let mut out = [0u8; 2];
+        assert_eq!(pipe.read(&mut out), Ok(2));
+        // Wrap around in the small ring, then grow: order is kept.
+        let big: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        assert_eq!(pipe.write(&big[..4094]), Ok(4094));
+        assert_eq!(pipe.write(&big[4094..]), Ok(10_000 - 4094));
+        assert!(pipe.allocated() >= 10_001 && pipe.allocated() <= DEFAULT_CAPACITY);
+        let mut all = vec![0u8; 20_000];
+        let count = pipe.read(&mut all).unwrap();
+        assert_eq!(count, 10_001);
+        assert_eq!(all[0], b'c');
+        assert_eq!(&all[1..count], &big[..]);
+    }
 
     #[test]
     fn bytes_come_out_in_order() {

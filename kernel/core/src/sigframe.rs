@@ -123,12 +123,14 @@ pub fn build(request: &FrameRequest<'_>) -> Result<BuiltFrame, FrameError> {
         - 8;
     let mut bytes = vec![0u8; (fpstate + FPU_BYTES as u64 - address) as usize];
     bytes[..8].copy_from_slice(&action.sa_restorer.to_le_bytes());
-    let mut context = Ucontext::default();
-    context.uc_stack = Stack {
-        ss_sp: 0,
-        ss_flags: linux_abi::signal::SS_DISABLE as i32,
-        __pad0: 0,
-        ss_size: 0,
+    let mut context = Ucontext {
+        uc_stack: Stack {
+            ss_sp: 0,
+            ss_flags: linux_abi::signal::SS_DISABLE as i32,
+            __pad0: 0,
+            ss_size: 0,
+        },
+        ..Ucontext::default()
     };
     let mc = &mut context.uc_mcontext;
     mc.r8 = regs.r8;

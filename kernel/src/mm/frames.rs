@@ -16,6 +16,21 @@ pub fn allocate() -> Result<Pfn, FrameError> {
     FRAMES.lock().allocate()
 }
 
+/// Frames user memory never takes: the kernel's heap and page tables
+/// must be able to finish what they are doing (tear a process down, grow
+/// a pipe, build a page table) when a program has used all the rest.
+pub const KERNEL_RESERVE_FRAMES: u64 = 1024;
+
+/// A frame for user memory: refused once only the kernel's reserve is
+/// left, so running out of memory stays a process's problem.
+pub fn allocate_for_user() -> Result<Pfn, FrameError> {
+    let mut frames = FRAMES.lock();
+    if frames.free_frames() <= KERNEL_RESERVE_FRAMES {
+        return Err(FrameError::OutOfFrames);
+    }
+    frames.allocate()
+}
+
 pub fn free(pfn: Pfn) -> Result<(), FrameError> {
     FRAMES.lock().free(pfn)
 }

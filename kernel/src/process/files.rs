@@ -54,18 +54,40 @@ pub(super) fn now() -> linux_abi::time::Timespec {
     }
 }
 
-/// Resolves `dirfd` + `path` (only AT_FDCWD or absolute paths: every
-/// process runs in `/`) and applies `open`'s flag rules.
-pub(super) fn open_path(dirfd: i64, path_address: u64, flags: u32) -> Result<u64, i64> {
-    let path = string_from_user(path_address)?;
-    if dirfd != linux_abi::fcntl::AT_FDCWD as i64 && !path.starts_with(b"/") {
-        return Err(EBADF);
+/// The context a path given with `dirfd` is resolved in: the process's
+/// root, and as the start of relative paths its working directory
+/// (`AT_FDCWD`) or the directory `dirfd` names.
+pub(super) fn path_context(dirfd: i64, path: &[u8]) -> Result<kernel_core::vfs::Context, i64> {
+    let (pid, cwd) = with_current(|p| (p.pid, p.cwd));
+    let vfs = VFS.lock();
+    let vfs = vfs.as_ref().ok_or(ENOENT)?;
+    let mut context = vfs.root_context(pid);
+    if let Some(cwd) = cwd {
+        context.cwd = cwd;
     }
+    if dirfd != linux_abi::fcntl::AT_FDCWD as i64 && !path.starts_with(b"/") {
+        let File::Node(node) = with_current(|p| p.file(dirfd as i32 as i64 as u64).cloned())?
+        else {
+            return Err(ENOTDIR);
+        };
+        let id = node.lock().0;
+        if vfs.kind(id).map_err(errno)? != kernel_core::vfs::NodeKind::Directory {
+            return Err(ENOTDIR);
+        }
+        context.cwd = id;
+    }
+    Ok(context)
+}
+
+/// openat: resolves the path and applies `open`'s flag rules.
+pub(super) fn open_path(dirfd: i64, path_address: u64, flags: u32, mode: u32) -> Result<u64, i64> {
+    let path = string_from_user(path_address)?;
+    let context = path_context(dirfd, &path)?;
     let id = {
         let mut vfs = VFS.lock();
         let vfs = vfs.as_mut().ok_or(ENOENT)?;
-        let context = vfs.root_context(current_pid());
-        vfs.open(&context, &path, flags, 0o644, now())
+        let umask = with_current(|p| p.umask);
+        vfs.open(&context, &path, flags, mode & 0o7777 & !umask, now())
             .map_err(errno)?
     };
     let kind = VFS.lock().as_ref().ok_or(ENOENT)?.kind(id).map_err(errno)?;
@@ -86,27 +108,60 @@ pub(super) fn stat_path(
 ) -> Result<linux_abi::stat::Stat, i64> {
     let path = string_from_user(path_address)?;
     let node = if path.is_empty() && flags & linux_abi::fcntl::AT_EMPTY_PATH as u64 != 0 {
-        match with_current(|process| process.file(dirfd as u64).cloned())? {
+        match with_current(|process| process.file(dirfd as i32 as i64 as u64).cloned())? {
             File::Node(node) => Some(node.lock().0),
+            File::Console => return Ok(console_stat()),
             _ => None,
         }
     } else {
         None
     };
+    let context = path_context(dirfd, &path)?;
     let vfs = VFS.lock();
     let vfs = vfs.as_ref().ok_or(ENOENT)?;
     let id = match node {
         Some(id) => id,
         None => {
-            if dirfd != linux_abi::fcntl::AT_FDCWD as i64 && !path.starts_with(b"/") {
-                return Err(EBADF);
-            }
             let follow = flags & linux_abi::fcntl::AT_SYMLINK_NOFOLLOW as u64 == 0;
-            vfs.resolve(&vfs.root_context(1), &path, follow)
-                .map_err(errno)?
+            vfs.resolve(&context, &path, follow).map_err(errno)?
         }
     };
     vfs.stat(id).map_err(errno)
+}
+
+/// chdir / fchdir: the new working directory must be a directory.
+pub(super) fn change_directory(target: Result<kernel_core::vfs::InodeId, i64>) -> Result<u64, i64> {
+    let id = target?;
+    let is_directory = VFS.lock().as_ref().ok_or(ENOENT)?.kind(id).map_err(errno)?
+        == kernel_core::vfs::NodeKind::Directory;
+    if !is_directory {
+        return Err(ENOTDIR);
+    }
+    with_current(|p| p.cwd = Some(id));
+    Ok(0)
+}
+
+/// Resolves `path` for the current process (following symlinks).
+pub(super) fn resolve_path(dirfd: i64, path: &[u8]) -> Result<kernel_core::vfs::InodeId, i64> {
+    let context = path_context(dirfd, path)?;
+    let vfs = VFS.lock();
+    vfs.as_ref()
+        .ok_or(ENOENT)?
+        .resolve(&context, path, true)
+        .map_err(errno)
+}
+
+/// getcwd: the working directory's path from the root.
+pub(super) fn current_directory() -> Result<Vec<u8>, i64> {
+    let cwd = with_current(|p| p.cwd);
+    let vfs = VFS.lock();
+    let vfs = vfs.as_ref().ok_or(ENOENT)?;
+    let root = vfs.root();
+    let mut path = vfs.path_of(root, cwd.unwrap_or(root)).map_err(errno)?;
+    if path.is_empty() {
+        path.push(b'/');
+    }
+    Ok(path)
 }
 
 pub(super) fn console_stat() -> linux_abi::stat::Stat {
@@ -116,10 +171,12 @@ pub(super) fn console_stat() -> linux_abi::stat::Stat {
     stat
 }
 
-/// Maps zeroed, writable user pages over `[start, end)` (page-aligned),
-
 pub(super) fn read_file(fd: u64, address: u64, len: u64) -> Result<u64, i64> {
     let file = with_current(|process| process.file(fd).cloned())?;
+    // The whole buffer must be user memory, even if less is read.
+    if address.checked_add(len).is_none_or(|end| end > USER_END) {
+        return Err(EFAULT);
+    }
     let len = len.min(1 << 20) as usize;
     match file {
         File::Console => {
@@ -142,7 +199,7 @@ pub(super) fn read_file(fd: u64, address: u64, len: u64) -> Result<u64, i64> {
                     return Ok(count as u64);
                 }
                 Err(PipeError::WouldBlock) => sleep_interruptibly()?,
-                Err(PipeError::BrokenPipe) => return Ok(0),
+                Err(PipeError::BrokenPipe | PipeError::NoMemory) => return Ok(0),
             }
         },
         File::Node(node) => {
@@ -193,7 +250,8 @@ pub(super) fn write_file(fd: u64, bytes: &[u8]) -> Result<u64, i64> {
                         Err(_) if written > 0 => break,
                         Err(error) => return Err(error),
                     },
-                    Err(PipeError::BrokenPipe) if written > 0 => break,
+                    Err(PipeError::BrokenPipe | PipeError::NoMemory) if written > 0 => break,
+                    Err(PipeError::NoMemory) => return Err(ENOMEM),
                     Err(PipeError::BrokenPipe) => {
                         let _ = post(current_pid(), 13); // SIGPIPE
                         return Err(EPIPE);

@@ -23,7 +23,8 @@ impl Loader {
         writable: bool,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<(), String> {
-        let pfn = frames::allocate().map_err(|e| format!("out of memory at {va:#x}: {e}"))?;
+        let pfn =
+            frames::allocate_for_user().map_err(|e| format!("out of memory at {va:#x}: {e}"))?;
         // SAFETY: the frame was just allocated: nothing else refers to it,
         // and the physmap maps it writable at this address.
         let bytes =
@@ -208,6 +209,35 @@ pub(super) fn load_elf(
     })
 }
 
+/// Reads the program at `path` for execve: it must be a regular file
+/// with an execute bit (EACCES otherwise, as on Linux).
+fn read_executable(path: &[u8]) -> Result<Vec<u8>, i64> {
+    let id = resolve_path(linux_abi::fcntl::AT_FDCWD as i64, path)?;
+    let vfs = VFS.lock();
+    let vfs = vfs.as_ref().ok_or(ENOENT)?;
+    let stat = vfs.stat(id).map_err(errno)?;
+    if stat.st_mode & linux_abi::stat::S_IFMT != linux_abi::stat::S_IFREG
+        || stat.st_mode & 0o111 == 0
+    {
+        return Err(EACCES);
+    }
+    let size = vfs.size(id).map_err(errno)?;
+    if size > 64 << 20 {
+        return Err(ENOMEM);
+    }
+    let mut bytes = alloc::vec![0u8; size as usize];
+    let read = vfs
+        .read(
+            id,
+            0,
+            &mut bytes,
+            &kernel_core::vfs::Caller { pid: current_pid() },
+        )
+        .map_err(errno)?;
+    bytes.truncate(read);
+    Ok(bytes)
+}
+
 /// A user-mode TrapFrame entering at `entry` with stack `rsp`.
 pub(super) fn user_frame(entry: u64, rsp: u64) -> TrapFrame {
     TrapFrame {
@@ -240,28 +270,32 @@ pub(super) fn user_frame(entry: u64, rsp: u64) -> TrapFrame {
 /// execve: replaces the current process's image; on success the frame
 /// enters the new program.
 pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
-    let path = string_from_user(frame.rdi)?;
-    let argv = strings_from_user(frame.rsi)?;
+    let mut path = string_from_user(frame.rdi)?;
+    let mut argv = strings_from_user(frame.rsi)?;
     let envp = strings_from_user(frame.rdx)?;
-    let file = {
-        let vfs = VFS.lock();
-        let vfs = vfs.as_ref().ok_or(ENOENT)?;
-        let id = vfs
-            .resolve(&vfs.root_context(current_pid()), &path, true)
-            .map_err(errno)?;
-        let size = vfs.size(id).map_err(errno)?;
-        let mut bytes = alloc::vec![0u8; size.min(64 << 20) as usize];
-        let read = vfs
-            .read(
-                id,
-                0,
-                &mut bytes,
-                &kernel_core::vfs::Caller { pid: current_pid() },
-            )
-            .map_err(errno)?;
-        bytes.truncate(read);
-        bytes
-    };
+    if path.is_empty() {
+        return Err(ENOENT);
+    }
+    let mut file = read_executable(&path)?;
+    // `#!` scripts: run the interpreter with the script's path (Linux's
+    // binfmt_script), up to four interpreters deep.
+    for _ in 0..4 {
+        let (interpreter, argument) = match kernel_core::elf::parse_shebang(&file) {
+            None => break,
+            Some(Err(_)) => return Err(ENOEXEC),
+            Some(Ok(line)) => (line.interpreter.to_vec(), line.argument.map(<[u8]>::to_vec)),
+        };
+        let mut new_argv = alloc::vec![interpreter.clone()];
+        new_argv.extend(argument);
+        new_argv.push(path);
+        new_argv.extend(argv.into_iter().skip(1));
+        argv = new_argv;
+        file = read_executable(&interpreter)?;
+        path = interpreter;
+    }
+    if file.starts_with(b"#!") {
+        return Err(40); // ELOOP
+    }
     let path_text = String::from_utf8_lossy(&path).into_owned();
     let argv_refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
@@ -280,6 +314,10 @@ pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
         process.fs_base = 0;
         *process.fpu = FpuState::initial();
         process.signals.exec();
+        process.cmdline = argv
+            .iter()
+            .flat_map(|arg| arg.iter().copied().chain([0]))
+            .collect();
         process.name = path_text
             .rsplit('/')
             .next()

@@ -110,6 +110,9 @@ pub(super) fn fork(
         signals: p.signals.forked(),
         pgid: p.pgid,
         sid: p.sid,
+        cwd: p.cwd,
+        umask: p.umask,
+        cmdline: p.cmdline.clone(),
     });
     let Inherited {
         name,
@@ -122,6 +125,9 @@ pub(super) fn fork(
         signals,
         pgid,
         sid,
+        cwd,
+        umask,
+        cmdline,
     } = inherited;
     let pid = match new_process(parent, name, child_tables, &child_frame, brk_start, map) {
         Ok(pid) => pid,
@@ -142,6 +148,9 @@ pub(super) fn fork(
     child.signals = signals;
     child.pgid = pgid;
     child.sid = sid;
+    child.cwd = cwd;
+    child.umask = umask;
+    child.cmdline = cmdline;
     // CLONE_CHILD_SETTID: the child's copy of *child_tid holds its id.
     if let (Some(address), Some(space)) = (child_tid, child.tables.as_ref()) {
         write_u32_in(space, address, pid);
@@ -161,6 +170,9 @@ struct Inherited {
     signals: kernel_core::signals::SignalState,
     pgid: u32,
     sid: u32,
+    cwd: Option<InodeId>,
+    umask: u32,
+    cmdline: Vec<u8>,
 }
 
 /// Handles an exception from user mode: the matching signal is forced on

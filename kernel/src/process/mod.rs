@@ -37,15 +37,20 @@ use crate::mm::paging::{UserTables, MMU, USER_END, USER_START};
 use crate::mm::{frames, mfn_to_pfn, pfn_to_mfn, physmap_address};
 use crate::xen::hypercall;
 
+mod fileops;
 mod files;
+mod info;
 mod loader;
 mod memory;
+mod procfs;
 mod signal;
 mod syscall;
 mod terminal;
 mod vm;
 
+use fileops::*;
 use files::*;
+use info::*;
 use loader::*;
 pub use memory::fault;
 use memory::*;
@@ -96,6 +101,7 @@ const ESRCH: i64 = 3;
 const EINTR: i64 = 4;
 const EACCES: i64 = 13;
 const ENODEV: i64 = 19;
+const ENOTDIR: i64 = 20;
 
 /// Not Linux: a test hook that overwrites every SSE register in the
 /// kernel, so the self-check can prove user FPU state is preserved.
@@ -165,6 +171,18 @@ struct Process {
     suspend_mask: Option<linux_abi::signal::SigSet>,
     /// The fault being signalled, for the handler's siginfo or the report.
     fault: Option<FaultReport>,
+    /// argv, NUL-terminated strings back to back (/proc/<pid>/cmdline).
+    cmdline: Vec<u8>,
+    /// File mode bits new files do not get (umask).
+    umask: u32,
+    /// CPU time of reaped children (getrusage, times).
+    children_cpu_ns: u64,
+    /// When SIGALRM is due (alarm), system time.
+    alarm_at: Option<u64>,
+    /// Working directory (None: the root).
+    cwd: Option<InodeId>,
+    /// May use the kernel's test hooks (self-check programs only).
+    test_hooks: bool,
     /// Process group and session (job control, Ctrl-C).
     pgid: u32,
     sid: u32,
@@ -299,11 +317,18 @@ fn new_process(
         start_ns: crate::time::system_time_ns(),
         signals: kernel_core::signals::SignalState::new(),
         suspend_mask: None,
+        test_hooks: false,
+        cwd: None,
+        children_cpu_ns: 0,
+        umask: 0o022,
+        cmdline: Vec::new(),
+        alarm_at: None,
         fault: None,
         pgid: if parent == 0 { pid } else { 1 },
         sid: if parent == 0 { pid } else { 1 },
     });
     PROCESSES.lock().insert(pid, process);
+    procfs::add(pid);
     Ok(pid)
 }
 
@@ -324,6 +349,9 @@ pub fn run_program(code: &[u8]) -> Result<(UserExit, Vec<u8>), String> {
         let _ = MMU.lock().destroy_user_tables(tables);
         String::from("too many processes")
     })?;
+    if let Some(process) = PROCESSES.lock().get_mut(&pid) {
+        process.test_hooks = true;
+    }
     schedule_until_exit(pid)
 }
 
@@ -335,6 +363,10 @@ pub fn run_elf(
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<(UserExit, Vec<u8>), String> {
+    if PROCESSES.lock().is_empty() {
+        // Init is pid 1 even after the self-checks ran test programs.
+        NEXT_PID.store(1, Ordering::SeqCst);
+    }
     let image = load_elf(file.to_vec(), path, argv, envp).map_err(|(_, e)| e)?;
     let frame = user_frame(image.entry, image.rsp);
     let name = path.rsplit('/').next().unwrap_or(path).into();
@@ -345,12 +377,13 @@ pub fn run_elf(
         },
     )?;
     terminal::init(pid);
+    if let Some(process) = PROCESSES.lock().get_mut(&pid) {
+        process.cmdline = argv
+            .iter()
+            .flat_map(|arg| arg.iter().copied().chain([0]))
+            .collect();
+    }
     schedule_until_exit(pid)
-}
-
-/// System time when process 1 started (for /proc/1/stat).
-pub fn start_time_ns() -> u64 {
-    PROCESSES.lock().values().next().map_or(0, |p| p.start_ns)
 }
 
 /// Loads `pid`'s context: kernel stack for traps, address space, FPU
@@ -400,6 +433,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
             crate::events::block();
             crate::time::poll();
             terminal::pump();
+            fire_alarms();
             wake_all();
             continue;
         };
@@ -438,6 +472,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
         .into_values()
         .collect();
     for mut process in leftovers {
+        procfs::remove(process.pid);
         for file in process.files.drain(..).flatten() {
             file.close();
         }
@@ -459,6 +494,7 @@ pub fn after_upcall(frame: &mut TrapFrame) {
     // timer instead of leaving no timer at all.
     crate::time::poll();
     terminal::pump();
+    fire_alarms();
     wake_all();
     preempt_if_due();
     deliver(frame, None);
@@ -538,7 +574,12 @@ fn wait4(pid: i64, status_address: u64, options: u64) -> Result<u64, i64> {
         if let Some((child, exit)) = zombie {
             // Reap: the zombie never runs again, so its stack can go.
             let reaped = PROCESSES.lock().remove(&child);
+            if let Some(reaped) = &reaped {
+                let cpu = reaped.cpu_ns + reaped.children_cpu_ns;
+                with_current(|p| p.children_cpu_ns += cpu);
+            }
             drop(reaped);
+            procfs::remove(child);
             if status_address != 0 {
                 copy_to_user(status_address, &exit.wait_status().to_le_bytes())?;
             }

@@ -11,6 +11,30 @@ pub fn syscall(frame: &mut TrapFrame) {
     crate::mm::heap::ensure_headroom(2 << 20);
     let number = frame.rax;
     let (a0, a1, a2, a3, a4) = (frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8);
+    // Descriptors are C ints: only the low 32 bits count (a negative one
+    // becomes a huge number, which is EBADF).
+    let int_fd = |value: u64| value as i32 as i64 as u64;
+    let sysno = Sysno::from_raw(number);
+    let takes_fd = matches!(
+        sysno,
+        Some(
+            Sysno::Read
+                | Sysno::Write
+                | Sysno::Readv
+                | Sysno::Writev
+                | Sysno::Close
+                | Sysno::Dup
+                | Sysno::Dup2
+                | Sysno::Dup3
+                | Sysno::Fcntl
+                | Sysno::Lseek
+                | Sysno::Fstat
+                | Sysno::Getdents64
+                | Sysno::Ioctl
+                | Sysno::Fchdir
+        )
+    );
+    let a0 = if takes_fd { int_fd(a0) } else { a0 };
     log::trace!(
         "syscall pid={} nr={} args={a0:#x} {a1:#x} {a2:#x} {a3:#x}",
         current_pid(),
@@ -18,25 +42,80 @@ pub fn syscall(frame: &mut TrapFrame) {
     );
     let result: Result<u64, i64> = match Sysno::from_raw(frame.rax) {
         Some(Sysno::Write) => copy_from_user(a1, a2).and_then(|bytes| write_file(a0, &bytes)),
-        Some(Sysno::Writev) => (|| {
-            let iov = copy_from_user(a1, a2.min(1024) * 16)?;
-            let mut total = 0;
-            for entry in iov.chunks_exact(16) {
-                let base = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
-                let len = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
-                let bytes = copy_from_user(base, len)?;
-                total += write_file(a0, &bytes)?;
-            }
-            Ok(total)
-        })(),
+        Some(Sysno::Writev) => writev(a0, a1, a2),
+        Some(Sysno::Readv) => readv(a0, a1, a2),
+        Some(Sysno::Pread64) => pread(a0, a1, a2, a3),
+        Some(Sysno::Pwrite64) => pwrite(a0, a1, a2, a3),
+        Some(Sysno::Sendfile) => sendfile(a0, int_fd(a1), a2, a3),
         Some(Sysno::Read) => read_file(a0, a1, a2),
-        Some(Sysno::Open) => open_path(linux_abi::fcntl::AT_FDCWD as i64, a0, a1 as u32),
+        Some(Sysno::Open) => open_path(linux_abi::fcntl::AT_FDCWD as i64, a0, a1 as u32, a2 as u32),
+        Some(Sysno::Creat) => open_path(
+            linux_abi::fcntl::AT_FDCWD as i64,
+            a0,
+            0o1 | 0o100 | 0o1000, // O_WRONLY | O_CREAT | O_TRUNC
+            a1 as u32,
+        ),
         // int arguments (fds, pids) arrive in 64-bit registers with
         // undefined upper halves: only the low 32 bits count.
-        Some(Sysno::Openat) => open_path(a0 as i32 as i64, a1, a2 as u32),
+        Some(Sysno::Openat) => open_path(a0 as i32 as i64, a1, a2 as u32, a3 as u32),
+        Some(Sysno::Mkdir | Sysno::Mkdirat) => (|| {
+            let (dirfd, path, mode) = if sysno == Some(Sysno::Mkdir) {
+                (linux_abi::fcntl::AT_FDCWD as i64, a0, a1)
+            } else {
+                (a0 as i32 as i64, a1, a2)
+            };
+            let path = string_from_user(path)?;
+            let context = path_context(dirfd, &path)?;
+            let mut vfs = VFS.lock();
+            vfs.as_mut()
+                .ok_or(ENOENT)?
+                .mkdir(&context, &path, mode as u32 & 0o7777, now())
+                .map(|_| 0)
+                .map_err(errno)
+        })(),
+        Some(Sysno::Unlink | Sysno::Rmdir | Sysno::Unlinkat) => (|| {
+            const AT_REMOVEDIR: u64 = 0x200;
+            let (dirfd, path, directory) = match sysno {
+                Some(Sysno::Unlinkat) => (a0 as i32 as i64, a1, a2 & AT_REMOVEDIR != 0),
+                Some(Sysno::Rmdir) => (linux_abi::fcntl::AT_FDCWD as i64, a0, true),
+                _ => (linux_abi::fcntl::AT_FDCWD as i64, a0, false),
+            };
+            let path = string_from_user(path)?;
+            let context = path_context(dirfd, &path)?;
+            let mut vfs = VFS.lock();
+            let vfs = vfs.as_mut().ok_or(ENOENT)?;
+            let result = if directory {
+                vfs.rmdir(&context, &path, now())
+            } else {
+                vfs.unlink(&context, &path, now())
+            };
+            result.map(|()| 0).map_err(errno)
+        })(),
+        Some(Sysno::Rename | Sysno::Renameat | Sysno::Renameat2) => (|| {
+            let (old_dir, old, new_dir, new) = if sysno == Some(Sysno::Rename) {
+                let cwd = linux_abi::fcntl::AT_FDCWD as i64;
+                (cwd, a0, cwd, a1)
+            } else {
+                (a0 as i32 as i64, a1, a2 as i32 as i64, a3)
+            };
+            let (old, new) = (string_from_user(old)?, string_from_user(new)?);
+            let context = path_context(old_dir, &old)?;
+            if path_context(new_dir, &new)? != context {
+                return Err(18); // EXDEV: one directory context at a time
+            }
+            let mut vfs = VFS.lock();
+            vfs.as_mut()
+                .ok_or(ENOENT)?
+                .rename(&context, &old, &new, now())
+                .map(|()| 0)
+                .map_err(errno)
+        })(),
         Some(Sysno::Close) => close_fd(a0),
         Some(Sysno::Dup) => dup_to(a0, None, 0),
-        Some(Sysno::Dup2 | Sysno::Dup3) => dup_to(a0, Some(a1), 0),
+        Some(Sysno::Dup2) => dup_to(a0, Some(int_fd(a1)), 0),
+        Some(Sysno::Dup3) if a0 == int_fd(a1) => Err(EINVAL),
+        Some(Sysno::Dup3) if a2 & !0o2000000 != 0 => Err(EINVAL),
+        Some(Sysno::Dup3) => dup_to(a0, Some(int_fd(a1)), 0),
         Some(Sysno::Fcntl) => match a1 {
             0 | 1030 => dup_to(a0, None, a2), // F_DUPFD, F_DUPFD_CLOEXEC
             1..=2 | 4 => with_current(|p| p.file(a0).map(|_| 0)), // F_GETFD, F_SETFD, F_SETFL
@@ -44,6 +123,13 @@ pub fn syscall(frame: &mut TrapFrame) {
             _ => Err(EINVAL),
         },
         Some(Sysno::Pipe | Sysno::Pipe2) => (|| {
+            // O_CLOEXEC, O_NONBLOCK and O_DIRECT are the flags pipe2 knows.
+            if sysno == Some(Sysno::Pipe2) && a1 & !(0o2000000 | 0o4000 | 0o40000) != 0 {
+                return Err(EINVAL);
+            }
+            // Check where the two descriptors go before creating them, so a
+            // bad pointer leaves no descriptors behind.
+            check_user_range(a0, 8, true)?;
             let pipe = Arc::new(Mutex::new(Pipe::new()));
             let (read, write) = with_current(|p| {
                 let read = p.install(File::PipeRead(pipe.clone()), 0)?;
@@ -73,6 +159,8 @@ pub fn syscall(frame: &mut TrapFrame) {
             Ok(()) => return,
             Err(code) => Err(code),
         },
+        // WNOHANG, WUNTRACED, WCONTINUED, __WNOTHREAD, __WALL, __WCLONE.
+        Some(Sysno::Wait4) if a2 & !(1 | 2 | 8 | 0xe000_0000) != 0 => Err(EINVAL),
         Some(Sysno::Wait4) => wait4(a0 as i32 as i64, a1, a2),
         Some(Sysno::Kill) => {
             let (target, signal) = (a0 as i32, a1 as u32);
@@ -187,19 +275,41 @@ pub fn syscall(frame: &mut TrapFrame) {
             node.lock().1 = dirents.next_cookie;
             Ok(dirents.bytes as u64)
         })(),
-        Some(Sysno::Readlink) => (|| {
-            let path = string_from_user(a0)?;
-            let vfs = VFS.lock();
-            let vfs = vfs.as_ref().ok_or(ENOENT)?;
-            let id = vfs
-                .resolve(&vfs.root_context(current_pid()), &path, false)
-                .map_err(errno)?;
-            let target = vfs
-                .readlink(id, &kernel_core::vfs::Caller { pid: current_pid() })
-                .map_err(errno)?;
-            let len = target.len().min(a2 as usize);
-            copy_to_user(a1, &target[..len]).map(|()| len as u64)
-        })(),
+        Some(Sysno::Readlink) => readlink(CWD, a0, a1, a2),
+        Some(Sysno::Readlinkat) => readlink(a0 as i32 as i64, a1, a2, a3),
+        Some(Sysno::Access) => access(CWD, a0, a1),
+        Some(Sysno::Faccessat | Sysno::Faccessat2) => access(a0 as i32 as i64, a1, a2),
+        Some(Sysno::Chmod) => chmod(string_from_user(a0).and_then(|p| resolve_path(CWD, &p)), a1),
+        Some(Sysno::Fchmod) => chmod(inode_of(a0 as i32 as i64 as u64), a1),
+        Some(Sysno::Fchmodat) => chmod(
+            string_from_user(a1).and_then(|p| resolve_path(a0 as i32 as i64, &p)),
+            a2,
+        ),
+        Some(Sysno::Truncate) => {
+            truncate(string_from_user(a0).and_then(|p| resolve_path(CWD, &p)), a1)
+        }
+        Some(Sysno::Ftruncate) => truncate(inode_of(a0 as i32 as i64 as u64), a1),
+        Some(Sysno::Symlink) => symlink(a0, CWD, a1),
+        Some(Sysno::Symlinkat) => symlink(a0, a1 as i32 as i64, a2),
+        Some(Sysno::Link) => link(CWD, a0, CWD, a1, 0),
+        Some(Sysno::Linkat) => link(a0 as i32 as i64, a1, a2 as i32 as i64, a3, a4),
+        Some(Sysno::Umask) => {
+            Ok(with_current(|p| core::mem::replace(&mut p.umask, a0 as u32 & 0o777)) as u64)
+        }
+        Some(Sysno::Gettimeofday) => gettimeofday(a0, a1),
+        Some(Sysno::Time) => {
+            let seconds = crate::time::wallclock().secs;
+            if a0 != 0 {
+                copy_to_user(a0, &seconds.to_le_bytes()).map(|()| seconds)
+            } else {
+                Ok(seconds)
+            }
+        }
+        Some(Sysno::Getrusage) => getrusage(a0 as i32, a1),
+        Some(Sysno::Times) => times(a0),
+        Some(Sysno::Sysinfo) => sysinfo(a0),
+        Some(Sysno::SchedGetaffinity) => sched_getaffinity(a0 as i32, a1, a2),
+        Some(Sysno::Alarm) => Ok(alarm(a0 & 0xffff_ffff)),
         Some(Sysno::Getpid | Sysno::Gettid | Sysno::SetTidAddress) => Ok(current_pid() as u64),
         Some(Sysno::Getppid) => Ok(with_current(|p| p.parent) as u64),
         Some(Sysno::Getpgrp) => Ok(with_current(|p| p.pgid) as u64),
@@ -244,10 +354,10 @@ pub fn syscall(frame: &mut TrapFrame) {
             }
             Ok(0)
         })(),
-        Some(Sysno::RtSigpending) => (|| {
+        Some(Sysno::RtSigpending) => {
             let pending = with_current(|p| p.signals.pending_blocked());
             copy_to_user(a0, &pending.0.to_le_bytes()).map(|()| 0)
-        })(),
+        }
         // Waits with a temporary mask until a signal is delivered; the
         // handler's frame saves the old mask, which sigreturn restores.
         Some(Sysno::RtSigsuspend) => (|| {
@@ -296,8 +406,22 @@ pub fn syscall(frame: &mut TrapFrame) {
             Err(error) => Err(error),
         },
         // Every process runs in the root directory so far.
-        Some(Sysno::Getcwd) => copy_to_user(a0, b"/\0").map(|()| 2),
-        Some(Sysno::Chdir) => Ok(0),
+        Some(Sysno::Getcwd) => current_directory().and_then(|mut path| {
+            path.push(0);
+            if path.len() as u64 > a1 {
+                return Err(34); // ERANGE
+            }
+            copy_to_user(a0, &path).map(|()| path.len() as u64)
+        }),
+        Some(Sysno::Chdir) => change_directory(
+            string_from_user(a0)
+                .and_then(|path| resolve_path(linux_abi::fcntl::AT_FDCWD as i64, &path)),
+        ),
+        Some(Sysno::Fchdir) => change_directory(match with_current(|p| p.file(a0).cloned()) {
+            Ok(File::Node(node)) => Ok(node.lock().0),
+            Ok(_) => Err(ENOTDIR),
+            Err(error) => Err(error),
+        }),
         // Restartable sequences are optional; glibc copes with ENOSYS.
         Some(Sysno::Rseq) => Err(ENOSYS),
         Some(Sysno::Prlimit64) => {
@@ -322,6 +446,8 @@ pub fn syscall(frame: &mut TrapFrame) {
         Some(Sysno::Munmap) => munmap(a0, a1),
         Some(Sysno::Mprotect) => mprotect(a0, a1, a2),
         Some(Sysno::Madvise) => Ok(0),
+        // The file system lives in memory: nothing to write back.
+        Some(Sysno::Sync | Sysno::Fsync | Sysno::Fdatasync | Sysno::Syncfs) => Ok(0),
         Some(Sysno::ArchPrctl) => match a0 {
             // ARCH_SET_FS
             0x1002 => {
@@ -415,8 +541,34 @@ pub fn syscall(frame: &mut TrapFrame) {
             yield_to_scheduler(State::Runnable);
             Ok(0)
         }
+        // reboot(magic1, magic2, cmd): poweroff, restart and halt end the
+        // whole system, as `busybox poweroff` expects.
+        Some(Sysno::Reboot) => {
+            const MAGIC1: u64 = 0xfee1_dead;
+            const MAGIC2: [u64; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
+            if a0 as u32 as u64 != MAGIC1 || !MAGIC2.contains(&(a1 as u32 as u64)) {
+                Err(EINVAL)
+            } else {
+                use kernel_core::cmdline::ShutdownAction;
+                match a2 as u32 {
+                    0x4321_fedc | 0xcdef_0123 => {
+                        crate::kprintln!(
+                            "reboot: power off requested by process {}",
+                            current_pid()
+                        );
+                        crate::shutdown::finish(ShutdownAction::Poweroff)
+                    }
+                    0x0123_4567 | 0xa1b2_c3d4 => {
+                        crate::kprintln!("reboot: restart requested by process {}", current_pid());
+                        crate::shutdown::finish(ShutdownAction::Reboot)
+                    }
+                    0x89ab_cdef | 0 => Ok(0), // Ctrl-Alt-Del on/off
+                    _ => Err(EINVAL),
+                }
+            }
+        }
         Some(Sysno::Exit | Sysno::ExitGroup) => exit_current(UserExit::Exited(a0 as i32)),
-        _ if frame.rax == SYS_TEST_CLOBBER_SSE => {
+        _ if frame.rax == SYS_TEST_CLOBBER_SSE && with_current(|p| p.test_hooks) => {
             crate::arch::x86_64::test_programs::clobber_sse();
             Ok(0)
         }

@@ -81,7 +81,7 @@ fn fill_page(backing: &Backing, va: u64, bytes: &mut [u8]) {
 
 /// A fresh frame holding page `va` of `backing`.
 fn new_page(backing: &Backing, va: u64) -> Option<(Pfn, Mfn)> {
-    let pfn = frames::allocate().ok()?;
+    let pfn = frames::allocate_for_user().ok()?;
     // SAFETY: the frame was just allocated: nothing else refers to it,
     // and the physmap maps it writable.
     let bytes = unsafe { core::slice::from_raw_parts_mut(physmap_address(pfn) as *mut u8, 4096) };
@@ -104,7 +104,7 @@ fn break_sharing(
         mmu.remap_user(space, va, mfn, true).ok()?;
         return Some(pfn);
     }
-    let copy = frames::allocate().ok()?;
+    let copy = frames::allocate_for_user().ok()?;
     // SAFETY: `copy` is a fresh frame; `pfn` is a live user frame mapped
     // in the physmap; 4096 bytes each, distinct frames.
     unsafe {

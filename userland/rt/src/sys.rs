@@ -68,6 +68,8 @@ mod nr {
     pub const DUP3: usize = number(Sysno::Dup3);
     pub const PIPE2: usize = number(Sysno::Pipe2);
     pub const GETRANDOM: usize = number(Sysno::Getrandom);
+    pub const REBOOT: usize = number(Sysno::Reboot);
+    pub const SYNC: usize = number(Sysno::Sync);
 }
 
 /// `sigsetsize` of `rt_sigaction`: the kernel's 64-bit signal mask.
@@ -694,9 +696,8 @@ pub fn window_size(fd: Fd) -> Result<Winsize, Errno> {
     Ok(size)
 }
 
-/// What happens when a signal arrives. Handlers are deliberately not
-/// offered: they would need `SA_RESTORER` and `rt_sigreturn` and make the
-/// heap reentrant; the shell and init get by with ignoring.
+/// What happens when a signal arrives. Handlers are set with
+/// [`set_signal_handler`], which supplies the restorer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Disposition {
     /// `SIG_DFL`
@@ -740,6 +741,81 @@ pub fn set_signal_disposition(
         SIG_IGN => Disposition::Ignore,
         other => Disposition::Handler(other),
     })
+}
+
+// The restorer every handler returns to: `rt_sigreturn` (x86_64 needs
+// one in `sa_restorer`; the kernel pushes its address as the handler's
+// return address).
+core::arch::global_asm!(
+    ".globl userland_rt_sigreturn",
+    ".type userland_rt_sigreturn, @function",
+    "userland_rt_sigreturn:",
+    "mov eax, 15",
+    "syscall",
+    "ud2",
+    ".size userland_rt_sigreturn, . - userland_rt_sigreturn",
+);
+
+extern "C" {
+    fn userland_rt_sigreturn();
+}
+
+/// Runs `handler` when `signal` arrives (`SA_RESTORER`, no `SA_RESTART`:
+/// a blocking call it interrupts returns `EINTR`). The handler runs on
+/// the interrupted stack and must only touch atomics: the heap and stdio
+/// are not reentrant.
+pub fn set_signal_handler(
+    signal: Signal,
+    handler: extern "C" fn(i32),
+) -> Result<Disposition, Errno> {
+    let new = Sigaction {
+        sa_handler: handler as *const () as usize as u64,
+        sa_flags: linux_abi::signal::SA_RESTORER,
+        sa_restorer: userland_rt_sigreturn as *const () as usize as u64,
+        sa_mask: 0,
+    };
+    let mut old = Sigaction::default();
+    // SAFETY: the kernel reads one struct sigaction from new and writes
+    // one into old; the handler and the restorer are functions of this
+    // program that stay mapped.
+    check(unsafe {
+        syscall4(
+            nr::RT_SIGACTION,
+            signal.0 as usize,
+            &new as *const Sigaction as usize,
+            &mut old as *mut Sigaction as usize,
+            SIGSET_SIZE,
+        )
+    })?;
+    Ok(match old.sa_handler {
+        SIG_DFL => Disposition::Default,
+        SIG_IGN => Disposition::Ignore,
+        other => Disposition::Handler(other),
+    })
+}
+
+/// What `reboot(2)` should do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RebootCommand {
+    PowerOff,
+    Restart,
+}
+
+/// `reboot(LINUX_REBOOT_MAGIC1, MAGIC2, cmd)`: returns only on failure.
+pub fn reboot(command: RebootCommand) -> Errno {
+    let cmd = match command {
+        RebootCommand::PowerOff => 0x4321_fedc,
+        RebootCommand::Restart => 0x0123_4567,
+    };
+    // SAFETY: takes no pointers.
+    let result = unsafe { syscall3(nr::REBOOT, 0xfee1_dead, 672_274_793, cmd) };
+    check(result).err().unwrap_or(Errno::EINVAL)
+}
+
+/// `sync()`.
+pub fn sync() {
+    // SAFETY: takes no arguments.
+    let _ = unsafe { syscall0(nr::SYNC) };
 }
 
 /// `sched_yield()`.

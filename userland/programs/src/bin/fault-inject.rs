@@ -1782,6 +1782,9 @@ const EXHAUSTION_STEP_BYTES: usize = 1 << 20;
 fn exhaust_memory_in_child() -> Result<(ChildOutcome, u64), String> {
     let pipe = Pipe::new()?;
     let status = in_child(|| exhaust_memory(pipe.write, None))?;
+    // Our copy of the write end goes first: a child killed before it
+    // reported leaves the pipe at end of file instead of blocking us.
+    let _ = sys::close(pipe.write);
     let mut bytes = [0u8; 8];
     let mib = match sys::read(pipe.read, &mut bytes) {
         Ok(8) => u64::from_le_bytes(bytes),

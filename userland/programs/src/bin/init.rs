@@ -9,6 +9,11 @@
 //!    shell exits it is started again, at most once a second (a console
 //!    that returns end-of-file at once would otherwise make this spin).
 //!
+//! Shutdown: SIGUSR2 or SIGUSR1 (what `busybox poweroff` and `halt`
+//! send) powers off, SIGTERM (`busybox reboot`) restarts: init sends
+//! SIGTERM then SIGKILL to every other process, reaps them, syncs and calls
+//! `reboot(2)`.
+//!
 //! Mounts nothing: the kernel provides `/dev` and `/proc`. Children get
 //! the kernel's environment plus `PATH=/bin`, `HOME=/` and `TERM=linux`
 //! where missing. `--rc`, `--shell` and `--once` (start the shell once and
@@ -22,13 +27,14 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU8, Ordering};
 use linux_abi::wait::WaitStatus;
 use userland_core::abi::{shell_status, OpenFlags};
 use userland_core::cli::parse_init;
 use userland_core::strerror;
 use userland_core::time::NANOS_PER_SECOND;
 use userland_core::{Errno, Signal};
-use userland_rt::sys::{self, Disposition, ExecRequest, ForkResult, Pid};
+use userland_rt::sys::{self, Disposition, ExecRequest, ForkResult, Pid, RebootCommand};
 use userland_rt::{eprintln, println, Args, Env, Fd};
 
 userland_rt::entry!(main);
@@ -82,10 +88,40 @@ fn spawn(argv: &[&[u8]], environment: &[&[u8]]) -> Option<Pid> {
     }
 }
 
+/// A shutdown asked for by signal: 0 none, 1 power off, 2 restart.
+static SHUTDOWN: AtomicU8 = AtomicU8::new(0);
+
+extern "C" fn power_off_requested(_signal: i32) {
+    SHUTDOWN.store(1, Ordering::SeqCst);
+}
+
+extern "C" fn restart_requested(_signal: i32) {
+    SHUTDOWN.store(2, Ordering::SeqCst);
+}
+
+/// If a shutdown was asked for: ends every other process and the system.
+fn shut_down_if_requested() {
+    let command = match SHUTDOWN.load(Ordering::SeqCst) {
+        1 => RebootCommand::PowerOff,
+        2 => RebootCommand::Restart,
+        _ => return,
+    };
+    println!("init: shutting down ({command:?})");
+    let _ = sys::kill(-1, Signal(15));
+    let _ = sys::sleep_ns(NANOS_PER_SECOND / 5);
+    let _ = sys::kill(-1, Signal(9));
+    while let Ok(Some(_)) = sys::wait4(-1, 0) {}
+    sys::sync();
+    let error = sys::reboot(command);
+    eprintln!("init: reboot: {}", strerror(error));
+    SHUTDOWN.store(0, Ordering::SeqCst);
+}
+
 /// Reaps children until `pid` ends; returns how it ended (`None` if it
 /// cannot be waited for).
 fn reap_until(pid: Pid) -> Option<WaitStatus> {
     loop {
+        shut_down_if_requested();
         match sys::wait4(-1, 0) {
             Ok(Some((child, status))) if child == pid => return Some(status),
             // An orphan, or an earlier child: reaped, nothing else to do.
@@ -131,6 +167,13 @@ fn main(args: Args, env: Env) -> i32 {
     }
     if pid == 1 {
         let _ = sys::chdir("/");
+        for (signal, handler) in [
+            (Signal(12), power_off_requested as extern "C" fn(i32)),
+            (Signal(10), power_off_requested),
+            (Signal(15), restart_requested),
+        ] {
+            let _ = sys::set_signal_handler(signal, handler);
+        }
     }
 
     let mut environment: Vec<&[u8]> = env.iter().collect();
