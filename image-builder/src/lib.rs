@@ -16,7 +16,9 @@
 //! - [`linux_dom0`]: a Linux dom0 with `xl`, built from Debian packages
 //!   and cached in `target/linux-dom0/`, that runs a test's shell script
 //!   ([`linux_dom0::run_in_linux_dom0`]); [`cpio`] packs its archives, and
-//!   [`domu_flow`] is the script that boots our kernel as its domU.
+//!   [`domu_flow`] is the script that boots our kernel as its domU;
+//!   [`userland_bench`] runs `xenrs-bench` in our domU and a Linux domU
+//!   with `xentrace` counting their hypercalls.
 //!
 //! The `image-builder` binary wraps these as commands (`build`, `run`,
 //! `bench`, `test`, `qemu-cmdline`); the `system-tests` crate uses the
@@ -39,6 +41,7 @@ pub mod kernel;
 pub mod linux_dom0;
 pub mod outcome;
 pub mod qemu;
+pub mod userland_bench;
 
 pub use bench::{BenchLine, BenchParseError};
 pub use boot::{boot, BootRun};

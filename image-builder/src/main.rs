@@ -7,6 +7,8 @@
 //!                                              the userland demo from the initrd)
 //! image-builder bench [--debug]                boot with `bench`, summarize results
 //! image-builder bench-domu [--debug]           our kernel and Linux as domUs of a Linux dom0
+//! image-builder bench-userland [--debug] [quick] [whole]
+//!                                              xenrs-bench in our domU and a Linux domU, xentrace
 //! image-builder linux-dom0                     build (or find) the Linux dom0 image
 //! image-builder linux-dom0-run SCRIPT [NAME=PATH...]
 //!                                              run a shell script in the Linux dom0
@@ -31,8 +33,8 @@ use image_builder::host::{target_dir, xen_hypervisor_path};
 use image_builder::kernel::{kernel_cargo, kernel_path, kernel_target_dir};
 use image_builder::qemu::shell_command;
 use image_builder::{
-    boot, build_kernel, domu_flow, ensure_host_packages, linux_dom0, set_echo, xen_hypervisor,
-    BootConfig, BootRun, Dom0Run, Error, Outcome, Profile, ScriptOutcome, TestFile,
+    boot, build_kernel, domu_flow, ensure_host_packages, linux_dom0, set_echo, userland_bench,
+    xen_hypervisor, BootConfig, BootRun, Dom0Run, Error, Outcome, Profile, ScriptOutcome, TestFile,
 };
 
 const USAGE: &str = "\
@@ -51,6 +53,13 @@ commands:
   bench-domu [--debug]                 boot a Linux dom0 (Debian, xl) and time our kernel
                                        and a Linux PV guest as its domUs: `bench domu-boot`,
                                        `domu-cpu-share`, `domu-min-memory`, `domu-image`
+  bench-userland [--debug] [quick] [whole]
+                                       boot a Linux dom0 and run xenrs-bench as init of our
+                                       kernel and of a Linux PV domU, xentrace counting each
+                                       guest's hypercalls: side-by-side, `userland-vs-linux`
+                                       and `xentrace-crosscheck` lines. Default: a baseline
+                                       run and one run per case for each guest; `quick`:
+                                       --quick iterations; `whole`: one run with every case
   linux-dom0                           build (or find cached) the Linux dom0 image, print it
   linux-dom0-run SCRIPT [NAME=PATH...] boot the Linux dom0 and run the shell script SCRIPT
                                        with the host files PATH at /tmp/NAME
@@ -77,6 +86,7 @@ fn main() -> ExitCode {
         "run" => Options::parse(rest, true).and_then(|options| run(&options)),
         "bench" => Options::parse(rest, false).and_then(|options| bench(&options)),
         "bench-domu" => Options::parse(rest, false).and_then(|options| bench_domu(&options)),
+        "bench-userland" => Options::parse(rest, true).and_then(|options| bench_userland(&options)),
         "linux-dom0" => Options::parse(rest, false).and_then(|_| linux_dom0_image()),
         "linux-dom0-run" => Options::parse(rest, true).and_then(|options| linux_dom0_run(&options)),
         "test" => Options::parse(rest, false).and_then(|_| test()),
@@ -399,6 +409,43 @@ fn bench_domu(options: &Options) -> Result<ExitCode, Failure> {
         {
             println!("  {key}={value}");
         }
+    }
+    Ok(script_exit_code(&run))
+}
+
+fn bench_userland(options: &Options) -> Result<ExitCode, Failure> {
+    let (mut quick, mut whole) = (false, false);
+    for word in &options.words {
+        match word.as_str() {
+            "quick" => quick = true,
+            "whole" => whole = true,
+            other => {
+                return Err(Failure::Usage(format!(
+                    "bench-userland: unknown word {other:?}"
+                )))
+            }
+        }
+    }
+    let plan = if whole {
+        userland_bench::Plan::WholeRun { quick }
+    } else {
+        userland_bench::Plan::PerCase { quick }
+    };
+    let (_xen, kernel) = prepare(options.profile)?;
+    linux_dom0::image()?;
+    let run = userland_bench::run(plan, &kernel, true)?;
+    let results = userland_bench::results(plan, &run);
+    println!("benchmark results:");
+    for line in userland_bench::report(&results) {
+        println!("  {line}");
+    }
+    for result in &results {
+        let pairs: Vec<String> = result
+            .results
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        println!("  run {}", pairs.join(" "));
     }
     Ok(script_exit_code(&run))
 }

@@ -5,12 +5,16 @@
 //! `image_builder::BenchLine` parses both. Every time is nanoseconds from
 //! `CLOCK_MONOTONIC` (`_ns` keys); `cpu_ns` is the benchmark process's own
 //! `CLOCK_PROCESS_CPUTIME_ID` over the same interval (children excluded).
+//! Under xenrs a line also carries the kernel's counters over the timed
+//! loop ([`BenchLine::counters`], from [`crate::counters`]); ratios print
+//! with two decimals.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::cli::UsageError;
+use crate::counters::{Decimal, PerOperation};
 
 /// One microbenchmark, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,32 +88,41 @@ pub const MMAP_BENCH_BYTES: u64 = 64 << 20;
 pub struct BenchOptions {
     /// `--quick`: few iterations (host tests).
     pub quick: bool,
-    /// `--only a,b`: run just these.
-    pub only: Vec<Benchmark>,
+    /// `--only a,b`: run just these (`None`: all; `--only none`: no
+    /// benchmark at all, only the counter totals: the baseline of a
+    /// guest's boot and shutdown when each case runs in its own guest).
+    pub only: Option<Vec<Benchmark>>,
     /// `--hello PATH`: the program `fork-execve-hello` runs.
     pub hello: String,
     /// `--sh PATH`: the shell `sh-c-true` runs.
     pub shell: String,
+    /// `--counters PATH`: the kernel's counters file (default
+    /// [`crate::counters::COUNTERS_PATH`]; host tests give a fake one).
+    pub counters: String,
 }
 
 impl BenchOptions {
     /// The benchmarks to run, in order.
     pub fn selected(&self) -> impl Iterator<Item = Benchmark> + '_ {
-        Benchmark::ALL
-            .into_iter()
-            .filter(|benchmark| self.only.is_empty() || self.only.contains(benchmark))
+        Benchmark::ALL.into_iter().filter(|benchmark| {
+            self.only
+                .as_ref()
+                .is_none_or(|only| only.contains(benchmark))
+        })
     }
 }
 
-/// Parses `xenrs-bench [--quick] [--only a,b] [--hello PATH] [--sh PATH]`.
+/// Parses `xenrs-bench [--quick] [--only a,b|none] [--hello PATH] [--sh PATH]
+/// [--counters PATH]`.
 pub fn parse_bench<'a>(
     args: impl IntoIterator<Item = &'a str>,
 ) -> Result<BenchOptions, UsageError> {
     let mut options = BenchOptions {
         quick: false,
-        only: Vec::new(),
+        only: None,
         hello: "/bin/hello".into(),
         shell: "/bin/sh".into(),
+        counters: crate::counters::COUNTERS_PATH.into(),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -117,7 +130,8 @@ pub fn parse_bench<'a>(
             "--quick" => options.quick = true,
             "--only" => {
                 let list = args.next().ok_or(UsageError::MissingValue("only"))?;
-                for name in list.split(',') {
+                let only = options.only.get_or_insert_with(Vec::new);
+                for name in list.split(',').filter(|name| *name != "none") {
                     let benchmark = Benchmark::ALL
                         .into_iter()
                         .find(|benchmark| benchmark.name() == name)
@@ -125,13 +139,19 @@ pub fn parse_bench<'a>(
                             value: name.into(),
                             expected: "benchmark name",
                         })?;
-                    options.only.push(benchmark);
+                    only.push(benchmark);
                 }
             }
             "--hello" => {
                 options.hello = args.next().ok_or(UsageError::MissingValue("hello"))?.into()
             }
             "--sh" => options.shell = args.next().ok_or(UsageError::MissingValue("sh"))?.into(),
+            "--counters" => {
+                options.counters = args
+                    .next()
+                    .ok_or(UsageError::MissingValue("counters"))?
+                    .into()
+            }
             other if other.starts_with("--") => {
                 return Err(UsageError::UnknownLongOption(other.into()))
             }
@@ -146,11 +166,27 @@ pub fn per_op(total: u64, count: u64) -> u64 {
     total.checked_div(count).unwrap_or(0)
 }
 
+/// A field's value: a count or a two-decimal ratio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldValue {
+    Integer(u64),
+    Decimal(Decimal),
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Integer(value) => write!(f, "{value}"),
+            FieldValue::Decimal(value) => write!(f, "{value}"),
+        }
+    }
+}
+
 /// One result line: `bench <name> key=value ...`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BenchLine {
     pub name: &'static str,
-    pub fields: Vec<(&'static str, u64)>,
+    pub fields: Vec<(&'static str, FieldValue)>,
 }
 
 impl BenchLine {
@@ -164,8 +200,31 @@ impl BenchLine {
 
     /// Adds `key=value`.
     pub fn field(mut self, key: &'static str, value: u64) -> BenchLine {
-        self.fields.push((key, value));
+        self.fields.push((key, FieldValue::Integer(value)));
         self
+    }
+
+    /// Adds `key=value` with two decimals, or nothing for `None` (a ratio
+    /// over zero).
+    pub fn decimal(mut self, key: &'static str, value: Option<Decimal>) -> BenchLine {
+        if let Some(value) = value {
+            self.fields.push((key, FieldValue::Decimal(value)));
+        }
+        self
+    }
+
+    /// The kernel's counters over the timed loop: `hypercalls`,
+    /// `xen_entries`, `hypercalls_per_op`, `pte_updates_per_hypercall`
+    /// (absent without MMU hypercalls) and `xen_entries_per_op`.
+    pub fn counters(self, figures: &PerOperation) -> BenchLine {
+        self.field("hypercalls", figures.hypercalls)
+            .field("xen_entries", figures.xen_entries)
+            .decimal("hypercalls_per_op", figures.hypercalls_per_op)
+            .decimal(
+                "pte_updates_per_hypercall",
+                figures.pte_updates_per_hypercall,
+            )
+            .decimal("xen_entries_per_op", figures.xen_entries_per_op)
     }
 
     /// The standard timing fields: `iterations`, `elapsed_ns`,
@@ -206,15 +265,36 @@ mod tests {
     }
 
     #[test]
+    fn counter_figures_follow_the_timing() {
+        let delta = crate::counters::Counters::parse(
+            "hypercalls 30\nxen_entries 50\nmmu_hypercalls 0\npte_updates 0",
+        )
+        .unwrap();
+        let line = BenchLine::new(Benchmark::ForkExitWait)
+            .timing(4, 1000, 300)
+            .counters(&PerOperation::new(&delta, 4));
+        assert_eq!(
+            format!("{line}"),
+            "bench fork-exit-wait iterations=4 elapsed_ns=1000 ns_per_op=250 cpu_ns=300 \
+             hypercalls=30 xen_entries=50 hypercalls_per_op=7.50 xen_entries_per_op=12.50"
+        );
+    }
+
+    #[test]
     fn options_select_benchmarks() {
         let options = parse_bench(["--quick", "--only", "pipe-ping-pong,fork-exit-wait"]).unwrap();
         assert!(options.quick);
         let selected: Vec<Benchmark> = options.selected().collect();
         // Run order, not command-line order.
         assert_eq!(selected, [Benchmark::ForkExitWait, Benchmark::PipePingPong]);
+        let none = parse_bench(["--only", "none"]).unwrap();
+        assert_eq!(none.selected().count(), 0);
         let all = parse_bench(["--hello", "/h", "--sh", "/s"]).unwrap();
         assert_eq!(all.selected().count(), Benchmark::ALL.len());
         assert_eq!((all.hello.as_str(), all.shell.as_str()), ("/h", "/s"));
+        assert_eq!(all.counters, crate::counters::COUNTERS_PATH);
+        let fake = parse_bench(["--counters", "/tmp/c"]).unwrap();
+        assert_eq!(fake.counters, "/tmp/c");
         assert!(parse_bench(["--only", "nope"]).is_err());
         assert!(parse_bench(["--fast"]).is_err());
         assert!(parse_bench(["x"]).is_err());

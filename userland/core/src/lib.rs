@@ -12,7 +12,9 @@
 //!   `ps`'s rows.
 //! - [`time`]: civil dates (`date`), procps durations, `sleep` operands.
 //! - [`ls`], [`echo`], [`cli`], [`mod@bench`]: the tools' formats and command
-//!   lines.
+//!   lines; [`counters`]: the kernel's `/proc/xenrs/counters` and
+//!   per-operation figures; [`xentrace`]: Xen's trace records counted per
+//!   domain (the outside view of the same hypercalls).
 //!
 //! The runtime (`userland-rt`) turns these into system calls; nothing here
 //! touches memory it does not own, so the crate forbids `unsafe`.
@@ -25,6 +27,7 @@ extern crate alloc;
 pub mod abi;
 pub mod bench;
 pub mod cli;
+pub mod counters;
 pub mod echo;
 pub mod errno;
 pub mod fault;
@@ -34,6 +37,7 @@ pub mod procfs;
 pub mod shell;
 pub mod signal;
 pub mod time;
+pub mod xentrace;
 
 pub use errno::{strerror, Strerror};
 pub use linux_abi::Errno;

@@ -24,7 +24,7 @@ macro_rules! bin {
 }
 
 /// Every program of the package.
-const PROGRAMS: [&str; 14] = [
+const PROGRAMS: [&str; 15] = [
     bin!("init"),
     bin!("sh"),
     bin!("ps"),
@@ -38,6 +38,7 @@ const PROGRAMS: [&str; 14] = [
     bin!("sleep"),
     bin!("hello"),
     bin!("xenrs-bench"),
+    bin!("xentrace-count"),
     bin!("fault-inject"),
 ];
 
@@ -580,6 +581,106 @@ fn bench_quick_mode_prints_well_formed_lines() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("execve /nonexistent: No such file or directory"));
+}
+
+#[test]
+fn bench_reads_a_counters_file_and_prints_totals_and_figures() {
+    // A fake /proc/xenrs/counters: it never changes, so every delta is 0,
+    // but the lines must carry the counter keys in the kernel's format.
+    let dir = temp_dir("bench-counters");
+    let counters = dir.join("counters");
+    fs::write(
+        &counters,
+        "hypercalls 100\nxen_entries 300\nmmu_hypercalls 2\npte_updates 1024\npage_faults 0\n",
+    )
+    .unwrap();
+    let output = run(
+        bin!("xenrs-bench"),
+        &[
+            "--only",
+            "fork-exit-wait,page-fault-first-touch",
+            "--quick",
+            "--counters",
+            counters.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(
+        lines[0],
+        "bench counters-start hypercalls=100 xen_entries=300 mmu_hypercalls=2 pte_updates=1024 page_faults=0"
+    );
+    assert!(
+        lines[1].starts_with("bench counters-read-overhead hypercalls=0 "),
+        "{text}"
+    );
+    assert!(lines[2].starts_with("bench fork-exit-wait "), "{text}");
+    assert!(
+        lines[2].ends_with(
+            " hypercalls=0 xen_entries=0 hypercalls_per_op=0.00 xen_entries_per_op=0.00"
+        ),
+        "{text}"
+    );
+    assert!(
+        lines[3].ends_with(" xen_entries_per_page=0.00 page_faults_per_page=0.00"),
+        "{text}"
+    );
+    assert!(
+        lines[4].starts_with("bench counters-end hypercalls=100 "),
+        "{text}"
+    );
+    // A malformed file is reported and the benchmark runs without it.
+    fs::write(&counters, "hypercalls lots\n").unwrap();
+    let output = run(
+        bin!("xenrs-bench"),
+        &["--only", "none", "--counters", counters.to_str().unwrap()],
+    );
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).contains("hypercalls's value is not a decimal u64"),
+        "{}",
+        stderr(&output)
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn xentrace_count_attributes_hypercalls_to_domains() {
+    use userland_core::xentrace::{
+        encode_record, TRC_PV_HYPERCALL_V2, TRC_SCHED_SWITCH, TRC_TRACE_CPU_CHANGE,
+    };
+    let records = [
+        encode_record(TRC_SCHED_SWITCH, Some(1), &[0x7fff, 0, 3, 0]),
+        encode_record(TRC_PV_HYPERCALL_V2, Some(2), &[23]),
+        encode_record(TRC_PV_HYPERCALL_V2, Some(3), &[1 | (1 << 20), 600]),
+    ]
+    .concat();
+    let mut file = encode_record(TRC_TRACE_CPU_CHANGE, None, &[1, records.len() as u32]);
+    file.extend(records);
+    let dir = temp_dir("xentrace-count");
+    let trace = dir.join("trace.bin");
+    fs::write(&trace, &file).unwrap();
+    let output = run(bin!("xentrace-count"), &[trace.to_str().unwrap()]);
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "xentrace-count domain=3 hypercalls=2 guest_hypercalls=2 continuations=0 \
+         multicall_continuations=0 irets=1 mmu_updates=1 mmu_update_entries=600 mmuext_ops=0 multicalls=0 \
+         multicall_entries=0 multicalls_after_incomplete=0\n\
+         xentrace-count records=4 lost_records=0 unattributed_hypercalls=0\n"
+    );
+    fs::write(&trace, &file[..file.len() - 1]).unwrap();
+    let output = run(bin!("xentrace-count"), &[trace.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("ends inside the record"),
+        "{}",
+        stderr(&output)
+    );
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The fault-injection cases are Linux's documented answers: on the
