@@ -15,6 +15,16 @@ use alloc::vec::Vec;
 
 /// Hypercalls made through the hypercall page (a multicall counts once).
 pub static HYPERCALLS: AtomicU64 = AtomicU64::new(0);
+/// The same, by hypercall number (0..64), to see where they go.
+pub static BY_NUMBER: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
+
+/// Counts hypercall `number` (`xen::hypercall::call`).
+pub fn count_hypercall(number: u32) {
+    bump(&HYPERCALLS);
+    if let Some(counter) = BY_NUMBER.get(number as usize) {
+        bump(counter);
+    }
+}
 /// `HYPERVISOR_iret`s at the end of traps and first process runs
 /// (incremented from assembly in `arch::x86_64::boot`).
 pub static IRETS: AtomicU64 = AtomicU64::new(0);
@@ -77,4 +87,11 @@ pub fn render(out: &mut Vec<u8>) {
         crate::mm::shares::shared_frames(),
     );
     out.extend_from_slice(text.as_bytes());
+    // Then each hypercall number used so far (`hypercall.<n> count`).
+    for (number, counter) in BY_NUMBER.iter().enumerate() {
+        let count = read(counter);
+        if count > 0 {
+            out.extend_from_slice(format!("hypercall.{number} {count}\n").as_bytes());
+        }
+    }
 }

@@ -147,8 +147,13 @@ pub fn add_timer(deadline_ns: u64, action: TimerAction) -> Option<TimerId> {
 /// Cancels a pending timer; false if it already fired.
 pub fn cancel_timer(id: TimerId) -> bool {
     let mut queue = TIMERS.lock();
+    let earliest = queue.next_deadline();
     let cancelled = queue.cancel(id).is_some();
-    arm(&queue);
+    // Re-arm only if the earliest deadline changed (one hypercall saved
+    // per context switch).
+    if queue.next_deadline() != earliest {
+        arm(&queue);
+    }
     cancelled
 }
 

@@ -28,6 +28,11 @@ pub enum Call {
     MmuextOp { first: usize, count: usize },
     /// `update_va_mapping(va, new_pte, flags)`.
     UpdateVaMapping { va: u64, new_pte: u64, flags: u64 },
+    /// `stack_switch(ss, sp)`: the kernel stack for entries from user
+    /// mode. Part of a context switch, batched with its base pointers.
+    StackSwitch { ss: u64, sp: u64 },
+    /// `set_segment_base(which, base)`: a process's FS base, likewise.
+    SetSegmentBase { which: u64, base: u64 },
 }
 
 /// What the TLB needs once the batch's entries are in place.
@@ -201,6 +206,16 @@ impl<const U: usize, const E: usize, const C: usize> MmuBatch<U, E, C> {
         self.push_call(Call::UpdateVaMapping { va, new_pte, flags })
     }
 
+    /// Queues a `stack_switch` (context switch).
+    pub fn push_stack_switch(&mut self, ss: u64, sp: u64) -> Result<(), BatchFull> {
+        self.push_call(Call::StackSwitch { ss, sp })
+    }
+
+    /// Queues a `set_segment_base` (context switch).
+    pub fn push_segment_base(&mut self, which: u64, base: u64) -> Result<(), BatchFull> {
+        self.push_call(Call::SetSegmentBase { which, base })
+    }
+
     /// Asks for the TLB entry of `va` to be dropped after the batch.
     pub fn flush_page_after(&mut self, va: u64) {
         match self.tlb {
@@ -338,6 +353,27 @@ mod tests {
 
     /// Plays Xen: applies a sealed batch to a map of "machine memory" and
     /// returns the order in which operations ran, as labels.
+    #[test]
+    fn a_context_switch_is_one_batch_in_order() {
+        let mut batch = Batch::new();
+        batch
+            .push_ext(MmuextOp::new_baseptr(xen_abi::Mfn(7)))
+            .unwrap();
+        batch
+            .push_ext(MmuextOp::new_user_baseptr(xen_abi::Mfn(8)))
+            .unwrap();
+        batch
+            .push_stack_switch(0xe02b, 0xffff_8000_0000_1000)
+            .unwrap();
+        batch.push_segment_base(0, 0x7000).unwrap();
+        let mut memory = BTreeMap::new();
+        assert_eq!(
+            execute(&mut batch, &mut memory),
+            ["ext", "ext", "stack", "segbase"]
+        );
+        assert_eq!(batch.stats().hypercalls, 1, "one multicall");
+    }
+
     fn execute(batch: &mut Batch, memory: &mut BTreeMap<u64, u64>) -> Vec<&'static str> {
         let mut trace = Vec::new();
         let calls: Vec<Call> = batch.seal().to_vec();
@@ -360,6 +396,8 @@ mod tests {
                     }
                 }
                 Call::UpdateVaMapping { .. } => trace.push("va"),
+                Call::StackSwitch { .. } => trace.push("stack"),
+                Call::SetSegmentBase { .. } => trace.push("segbase"),
             }
         }
         batch.complete();

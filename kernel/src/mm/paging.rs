@@ -220,6 +220,22 @@ impl Mmu {
                         error,
                     })
             }
+            Call::StackSwitch { ss, sp } => {
+                // SAFETY: queued by `switch_process` with a live process's
+                // kernel stack (see there).
+                unsafe { hypercall::stack_switch(ss as u16, sp) }
+                    .map(drop)
+                    .map_err(|error| MapError::Hypercall {
+                        call: "stack_switch",
+                        error,
+                    })
+            }
+            Call::SetSegmentBase { which, base } => hypercall::set_segment_base(which as u32, base)
+                .map(drop)
+                .map_err(|error| MapError::Hypercall {
+                    call: "set_segment_base",
+                    error,
+                }),
         }
     }
 
@@ -261,6 +277,16 @@ impl Mmu {
                     result: 0,
                     args: [va, new_pte, flags, 0, 0, 0],
                 },
+                Call::StackSwitch { ss, sp } => MulticallEntry {
+                    op: nr::STACK_SWITCH as u64,
+                    result: 0,
+                    args: [ss, sp, 0, 0, 0, 0],
+                },
+                Call::SetSegmentBase { which, base } => MulticallEntry {
+                    op: nr::SET_SEGMENT_BASE as u64,
+                    result: 0,
+                    args: [which, base, 0, 0, 0, 0],
+                },
             };
         }
         let entries = &mut entries[..calls.len()];
@@ -279,6 +305,8 @@ impl Mmu {
                         Call::MmuUpdate { .. } => "mmu_update (in multicall)",
                         Call::MmuextOp { .. } => "mmuext_op (in multicall)",
                         Call::UpdateVaMapping { .. } => "update_va_mapping (in multicall)",
+                        Call::StackSwitch { .. } => "stack_switch (in multicall)",
+                        Call::SetSegmentBase { .. } => "set_segment_base (in multicall)",
                     },
                     error: XenError((-result) as i32),
                 });
@@ -506,22 +534,55 @@ impl Mmu {
     }
 
     /// Creates the two pinned L4s of a new, empty user address space.
+    ///
+    /// The second L4 is left queued: the caller's next commit (fork's
+    /// sharing, a loader's pages) carries it, one hypercall fewer.
     pub fn create_user_tables(&mut self) -> Result<UserTables, MapError> {
         let kernel = self.create_pinned_l4()?;
         let user = self.create_l4(false)?;
-        self.commit()?;
         Ok(UserTables { kernel, user })
     }
 
     /// Loads `space` (or the boot tables with `None`) as the current
     /// kernel-mode and user-mode base pointers, in one hypercall.
     pub fn switch_address_space(&mut self, space: Option<&UserTables>) -> Result<(), MapError> {
+        self.queue_address_space(space)?;
+        self.commit()
+    }
+
+    /// Queues loading `space` (or the boot tables): a following
+    /// `destroy_user_tables` commits it with the teardown, in order.
+    pub fn queue_address_space(&mut self, space: Option<&UserTables>) -> Result<(), MapError> {
         let (kernel, user) = match space {
             Some(space) => (space.kernel.mfn, space.user.mfn),
             None => (self.l4, Mfn(0)),
         };
         self.queue_ext(MmuextOp::new_baseptr(kernel))?;
-        self.queue_ext(MmuextOp::new_user_baseptr(user))?;
+        self.queue_ext(MmuextOp::new_user_baseptr(user))
+    }
+
+    /// A context switch in one hypercall: both base pointers of `space`,
+    /// the kernel stack Xen switches to on entries from user mode, and
+    /// the FS base (if it changes).
+    ///
+    /// # Safety
+    ///
+    /// `kernel_stack_top` must be the top of a kernel stack that stays
+    /// allocated while `space`'s process can run, used by nothing else.
+    pub unsafe fn switch_process(
+        &mut self,
+        space: &UserTables,
+        kernel_stack_top: u64,
+        fs_base: Option<u64>,
+    ) -> Result<(), MapError> {
+        self.queue_ext(MmuextOp::new_baseptr(space.kernel.mfn))?;
+        self.queue_ext(MmuextOp::new_user_baseptr(space.user.mfn))?;
+        let ss = u64::from(xen_abi::arch::FLAT_KERNEL_SS64);
+        self.queue(|batch| batch.push_stack_switch(ss, kernel_stack_top))?;
+        if let Some(base) = fs_base {
+            let which = u64::from(xen_abi::arch::SEGBASE_FS);
+            self.queue(|batch| batch.push_segment_base(which, base))?;
+        }
         self.commit()
     }
 
@@ -534,7 +595,8 @@ impl Mmu {
         // become plain pages again and may get writable aliases back.
         self.queue_ext(MmuextOp::unpin_table(space.user.mfn))?;
         self.queue_ext(MmuextOp::unpin_table(space.kernel.mfn))?;
-        self.commit()?;
+        // The aliases go writable in the same batch: Xen runs it in order,
+        // so the unpins have dropped the table types by then.
         let freed = pages.len();
         for table in tables.iter().chain([&space.user.mfn, &space.kernel.mfn]) {
             let pfn = super::mfn_to_pfn(*table).expect("our tables are our frames");
@@ -626,6 +688,10 @@ impl Mmu {
             }
         }
         self.queue_ext(MmuextOp::pin_l4_table(mfn))?;
+        // Until the batch commits, the frame still holds what it held
+        // before MMUEXT_CLEAR_PAGE: readers must see an empty table.
+        self.fresh[self.fresh_count] = mfn.0;
+        self.fresh_count += 1;
         Ok(PinnedL4 { pfn, mfn })
     }
 

@@ -333,12 +333,16 @@ pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
             .get(&current_pid())
             .and_then(|p| p.tables.as_ref());
         let mut mmu = MMU.lock();
-        mmu.switch_address_space(tables).map_err(|_| ENOMEM)?;
-        if let Some(old) = old {
-            let _ = mmu.destroy_user_tables(old);
+        // One batch: load the new tables, tear the old ones down.
+        mmu.queue_address_space(tables).map_err(|_| ENOMEM)?;
+        match old {
+            Some(old) => {
+                let _ = mmu.destroy_user_tables(old);
+            }
+            None => mmu.commit().map_err(|_| ENOMEM)?,
         }
     }
-    let _ = hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, 0);
+    let _ = load_fs_base(0);
     *frame = user_frame(image.entry, image.rsp);
     Ok(())
 }

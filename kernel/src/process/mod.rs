@@ -275,6 +275,25 @@ fn make_runnable(process: &mut Process) {
         with_run_queue(|queue| {
             let _ = queue.wake(process.pid);
         });
+        if current_pid() != 0 {
+            // Someone is running, maybe without a slice timer: it now
+            // has company.
+            arm_slice_timer();
+        }
+    }
+}
+
+/// The running process's slice timer, if armed.
+static SLICE_TIMER: Mutex<Option<kernel_core::timer_queue::TimerId>> = Mutex::new(None);
+
+/// Arms the slice timer for the current slice's end, unless it is.
+fn arm_slice_timer() {
+    let mut timer = SLICE_TIMER.lock();
+    if timer.is_none() {
+        let end = SLICE_END_NS.load(Ordering::SeqCst);
+        if end != u64::MAX {
+            *timer = crate::time::add_timer(end, crate::time::TimerAction::Wake);
+        }
     }
 }
 
@@ -476,17 +495,34 @@ pub fn run_elf(
 fn prepare(pid: u32) -> Result<u64, String> {
     let processes = PROCESSES.lock();
     let process = processes.get(&pid).ok_or("no such process")?;
+    let tables = process.tables.as_ref().ok_or("a process without tables")?;
+    let fs_base =
+        (LOADED_FS_BASE.load(Ordering::SeqCst) != process.fs_base).then_some(process.fs_base);
+    // One hypercall: base pointers, kernel stack, FS base (if it changes).
     // SAFETY: the kernel stack lives as long as the process, which is not
     // freed while it can run; only traps from its user mode use it.
-    unsafe { hypercall::stack_switch(xen_abi::arch::FLAT_KERNEL_SS64, process.kernel_stack_top()) }
-        .map_err(|e| format!("stack_switch: {e}"))?;
-    MMU.lock()
-        .switch_address_space(process.tables.as_ref())
-        .map_err(|e| format!("switching address space: {e}"))?;
+    unsafe {
+        MMU.lock()
+            .switch_process(tables, process.kernel_stack_top(), fs_base)
+    }
+    .map_err(|e| format!("switching to process {pid}: {e}"))?;
+    if let Some(base) = fs_base {
+        LOADED_FS_BASE.store(base, Ordering::SeqCst);
+    }
     crate::arch::x86_64::boot::user_fpu_area
         .store(&*process.fpu as *const FpuState as u64, Ordering::SeqCst);
-    let _ = hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, process.fs_base);
     Ok(process.kernel_rsp)
+}
+
+/// The FS base loaded in the CPU (`u64::MAX`: unknown), so a switch
+/// between processes with the same one (most: 0 or unchanged) skips it.
+static LOADED_FS_BASE: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Loads `base` as the FS base now (arch_prctl, execve).
+fn load_fs_base(base: u64) -> Result<(), i64> {
+    hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, base).map_err(|_| EINVAL)?;
+    LOADED_FS_BASE.store(base, Ordering::SeqCst);
+    Ok(())
 }
 
 /// The scheduler: runs processes, least virtual time first, until `root`
@@ -535,13 +571,18 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
         let slice = with_run_queue(|queue| queue.slice_ns()).max(MIN_SLICE_NS);
         let slice_end = crate::time::system_time_ns() + slice;
         SLICE_END_NS.store(slice_end, Ordering::SeqCst);
-        let slice_timer = crate::time::add_timer(slice_end, crate::time::TimerAction::Wake);
+        // Alone, a process needs no slice timer (tickless); one is armed
+        // when another becomes runnable (`make_runnable`).
+        if with_run_queue(|queue| queue.ready_count() > 0) {
+            arm_slice_timer();
+        }
         // `context` was saved by the process's own switch_context (or built
         // by new_process for a first run) on its kernel stack, which is
         // intact; SCHEDULER_RSP is ours to overwrite.
         // SAFETY: both contexts are valid (above); no lock is held.
         unsafe { switch_context(SCHEDULER_RSP.as_ptr(), context) };
         SLICE_END_NS.store(u64::MAX, Ordering::SeqCst);
+        let slice_timer = SLICE_TIMER.lock().take();
         if let Some(timer) = slice_timer {
             crate::time::cancel_timer(timer);
         }
@@ -553,7 +594,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
     };
     // Back to the kernel's own tables, then end everything that is left.
     crate::arch::x86_64::boot::user_fpu_area.store(0, Ordering::SeqCst);
-    let _ = hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, 0);
+    let _ = load_fs_base(0);
     let _ = MMU.lock().switch_address_space(None);
     *RUN_QUEUE.lock() = None;
     let leftovers: Vec<Box<Process>> = core::mem::take(&mut *PROCESSES.lock())
@@ -614,9 +655,15 @@ fn exit_current(exit: UserExit) -> ! {
     crate::arch::x86_64::boot::user_fpu_area.store(0, Ordering::SeqCst);
     {
         let mut mmu = MMU.lock();
-        let _ = mmu.switch_address_space(None);
-        if let Some(tables) = tables {
-            let _ = mmu.destroy_user_tables(tables);
+        // One batch: back to the kernel's tables, then the teardown.
+        let _ = mmu.queue_address_space(None);
+        match tables {
+            Some(tables) => {
+                let _ = mmu.destroy_user_tables(tables);
+            }
+            None => {
+                let _ = mmu.commit();
+            }
         }
     }
     // Orphans are adopted by the root of the tree (pid 1's parent is 0).

@@ -452,9 +452,7 @@ pub fn syscall(frame: &mut TrapFrame) {
             // ARCH_SET_FS
             0x1002 => {
                 with_current(|p| p.fs_base = a1);
-                hypercall::set_segment_base(xen_abi::arch::SEGBASE_FS, a1)
-                    .map(|_| 0)
-                    .map_err(|_| EINVAL)
+                load_fs_base(a1).map(|()| 0)
             }
             // ARCH_GET_FS
             0x1003 => {

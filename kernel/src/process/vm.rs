@@ -327,7 +327,44 @@ pub(super) fn mmap(
         })
     })
     .map_err(|_| ENOMEM)?;
+    if flags & linux_abi::mman::MAP_POPULATE as u64 != 0 {
+        // Best effort, as on Linux: what memory allows is filled now.
+        fill_range(start, start + size);
+    }
     Ok(start)
+}
+
+/// Fills every missing page of `[start, end)` (inside one region of the
+/// current process) at once: `MAP_POPULATE`. The PTE writes go through
+/// the batch, up to 1024 per `mmu_update`, in as few commits as that
+/// allows.
+fn fill_range(start: u64, end: u64) {
+    let processes = PROCESSES.lock();
+    let Some(process) = processes.get(&current_pid()) else {
+        return;
+    };
+    let (Some(space), Some(region)) = (process.tables.as_ref(), process.map.find(start)) else {
+        return;
+    };
+    let end = end.min(region.end);
+    let mut mmu = MMU.lock();
+    let mut va = start;
+    while va < end {
+        if mmu.translate_user(space, va).is_none() {
+            let Some((pfn, mfn)) = new_page(&region.backing, va) else {
+                break;
+            };
+            if mmu
+                .map_user(space, va, mfn, region.protection.write)
+                .is_err()
+            {
+                let _ = frames::free(pfn);
+                break;
+            }
+        }
+        va += PAGE;
+    }
+    let _ = mmu.commit();
 }
 
 /// munmap: the range leaves the map and its pages are freed.

@@ -55,7 +55,7 @@ fn check(result: i64) -> XenResult {
 /// invariants (e.g. by remapping memory Rust code is using).
 pub unsafe fn call(number: u32, args: [u64; 5]) -> i64 {
     let entry = hypercall_page_address() + number as u64 * 32;
-    crate::counters::bump(&crate::counters::HYPERCALLS);
+    crate::counters::count_hypercall(number);
     let result: i64;
     // (1) `entry` is a stub in the hypercall page Xen filled in at load
     // time (HYPERCALL_PAGE note); (2) arguments go in rdi, rsi, rdx, r10, r8

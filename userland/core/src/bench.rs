@@ -31,6 +31,12 @@ pub enum Benchmark {
     PageFault,
     /// `mmap` 64 MiB anonymous, touch every page, `munmap`.
     Mmap64Mib,
+    /// `mmap` 64 MiB with `MAP_POPULATE` (every page filled at once),
+    /// `munmap`: the batching of a large mapping.
+    MmapPopulate64Mib,
+    /// fork+exit+wait of a process with 64 MiB of touched memory: the
+    /// batching of a large fork.
+    Fork64Mib,
     /// Two processes pass a byte back and forth over two pipes: lmbench
     /// `lat_ctx`-style context-switch latency.
     PipePingPong,
@@ -38,12 +44,14 @@ pub enum Benchmark {
 
 impl Benchmark {
     /// Every benchmark, in run order.
-    pub const ALL: [Benchmark; 6] = [
+    pub const ALL: [Benchmark; 8] = [
         Benchmark::ForkExitWait,
         Benchmark::ForkExecHello,
         Benchmark::ShellTrue,
         Benchmark::PageFault,
         Benchmark::Mmap64Mib,
+        Benchmark::MmapPopulate64Mib,
+        Benchmark::Fork64Mib,
         Benchmark::PipePingPong,
     ];
 
@@ -55,6 +63,8 @@ impl Benchmark {
             Benchmark::ShellTrue => "sh-c-true",
             Benchmark::PageFault => "page-fault-first-touch",
             Benchmark::Mmap64Mib => "mmap-touch-munmap-64mib",
+            Benchmark::MmapPopulate64Mib => "mmap-populate-munmap-64mib",
+            Benchmark::Fork64Mib => "fork-exit-wait-64mib",
             Benchmark::PipePingPong => "pipe-ping-pong",
         }
     }
@@ -72,6 +82,10 @@ impl Benchmark {
             (Benchmark::PageFault, true) => 2,
             (Benchmark::Mmap64Mib, false) => 5,
             (Benchmark::Mmap64Mib, true) => 1,
+            (Benchmark::MmapPopulate64Mib, false) => 5,
+            (Benchmark::MmapPopulate64Mib, true) => 1,
+            (Benchmark::Fork64Mib, false) => 20,
+            (Benchmark::Fork64Mib, true) => 2,
             (Benchmark::PipePingPong, false) => 10_000,
             (Benchmark::PipePingPong, true) => 200,
         }

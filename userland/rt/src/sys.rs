@@ -584,6 +584,23 @@ pub fn mmap_anonymous(len: usize) -> Result<usize, Errno> {
     })
 }
 
+/// `mmap(NULL, len, READ|WRITE, PRIVATE|ANONYMOUS|POPULATE, -1, 0)`:
+/// every page filled now rather than at first touch.
+pub fn mmap_anonymous_populated(len: usize) -> Result<usize, Errno> {
+    // SAFETY: as mmap_anonymous: the kernel picks an unused range.
+    check(unsafe {
+        syscall6(
+            nr::MMAP,
+            0,
+            len,
+            (PROT_READ | PROT_WRITE) as usize,
+            (MAP_PRIVATE | MAP_ANONYMOUS | linux_abi::mman::MAP_POPULATE) as usize,
+            usize::MAX, // fd -1
+            0,
+        )
+    })
+}
+
 /// `munmap(address, len)`.
 ///
 /// # Safety
@@ -608,6 +625,16 @@ impl Mapping {
             return Err(Errno::EINVAL);
         }
         let address = mmap_anonymous(len)?;
+        Ok(Mapping { address, len })
+    }
+
+    /// As [`Mapping::anonymous`], with every page filled at once
+    /// (`MAP_POPULATE`).
+    pub fn anonymous_populated(len: usize) -> Result<Mapping, Errno> {
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let address = mmap_anonymous_populated(len)?;
         Ok(Mapping { address, len })
     }
 

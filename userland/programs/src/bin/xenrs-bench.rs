@@ -301,6 +301,57 @@ fn mmap_64mib(
     Ok(with_counters(line, probe, counters, iterations))
 }
 
+/// `MAP_POPULATE` of 64 MiB then `munmap`: every PTE written in the
+/// mmap call itself.
+fn mmap_populate_64mib(
+    iterations: u64,
+    page_size: usize,
+    probe: Option<&CounterProbe>,
+) -> Result<BenchLine, BenchError> {
+    let pages = MMAP_BENCH_BYTES / page_size as u64;
+    let counters = probe_start(probe);
+    let clock = Stopwatch::start();
+    for _ in 0..iterations {
+        let mapping = Mapping::anonymous_populated(MMAP_BENCH_BYTES as usize)
+            .map_err(|error| format!("mmap: {}", strerror(error)))?;
+        drop(mapping);
+    }
+    let (wall, cpu) = clock.stop();
+    let line = BenchLine::new(Benchmark::MmapPopulate64Mib)
+        .timing(iterations, wall, cpu)
+        .field("pages", pages)
+        .field("ns_per_page", per_op(wall, iterations * pages));
+    Ok(with_counters(line, probe, counters, iterations))
+}
+
+/// fork+exit+wait while the parent holds 64 MiB of touched memory: a
+/// fork whose address space is large.
+fn fork_64mib(
+    iterations: u64,
+    page_size: usize,
+    probe: Option<&CounterProbe>,
+) -> Result<BenchLine, BenchError> {
+    let mut mapping = Mapping::anonymous(MMAP_BENCH_BYTES as usize)
+        .map_err(|error| format!("mmap: {}", strerror(error)))?;
+    touch_pages(&mut mapping, page_size);
+    let counters = probe_start(probe);
+    let clock = Stopwatch::start();
+    for _ in 0..iterations {
+        match sys::fork().map_err(|error| format!("fork: {}", strerror(error)))? {
+            ForkResult::Child => sys::exit(0),
+            ForkResult::Parent(pid) => {
+                sys::wait_for(pid).map_err(|error| format!("wait4: {}", strerror(error)))?;
+            }
+        }
+    }
+    let (wall, cpu) = clock.stop();
+    drop(mapping);
+    let line = BenchLine::new(Benchmark::Fork64Mib)
+        .timing(iterations, wall, cpu)
+        .field("pages", MMAP_BENCH_BYTES / page_size as u64);
+    Ok(with_counters(line, probe, counters, iterations))
+}
+
 /// One op is a round trip (two switches).
 fn pipe_ping_pong(iterations: u64, probe: Option<&CounterProbe>) -> Result<BenchLine, BenchError> {
     let pipe = |what| {
@@ -402,6 +453,8 @@ fn main(args: Args, env: Env) -> i32 {
             ),
             Benchmark::PageFault => page_fault(iterations, page_size, probe),
             Benchmark::Mmap64Mib => mmap_64mib(iterations, page_size, probe),
+            Benchmark::MmapPopulate64Mib => mmap_populate_64mib(iterations, page_size, probe),
+            Benchmark::Fork64Mib => fork_64mib(iterations, page_size, probe),
             Benchmark::PipePingPong => pipe_ping_pong(iterations, probe),
         };
         match result {
