@@ -64,12 +64,14 @@ pub const TRACE_PAGES: u32 = 1024;
 /// `xentrace -e`: PV entries, multicall entries and scheduler switches.
 pub const EVENT_MASK: u32 = userland_core::xentrace::EVENT_MASK;
 /// The benchmark cases, in run order (`userland_core::bench::Benchmark`).
-pub const CASES: [&str; 6] = [
+pub const CASES: [&str; 8] = [
     "fork-exit-wait",
     "fork-execve-hello",
     "sh-c-true",
     "page-fault-first-touch",
     "mmap-touch-munmap-64mib",
+    "mmap-populate-munmap-64mib",
+    "fork-exit-wait-64mib",
     "pipe-ping-pong",
 ];
 
@@ -606,7 +608,7 @@ mod tests {
         assert_eq!(per_case.len(), 2 * (1 + CASES.len()));
         assert_eq!(per_case[0].args, ["--only", "none"]);
         assert_eq!(per_case[1].case, Some("fork-exit-wait"));
-        assert_eq!(per_case[7].guest, Guest::Linux);
+        assert_eq!(per_case[1 + CASES.len()].guest, Guest::Linux);
     }
 
     #[test]
