@@ -480,6 +480,12 @@ impl Mmu {
         Ok(())
     }
 
+    /// Queues `MMUEXT_COPY_PAGE`: Xen copies frame `source` into `target`
+    /// (fork's eager copy of the stack page), in order with the batch.
+    pub fn copy_page(&mut self, target: Mfn, source: Mfn) -> Result<(), MapError> {
+        self.queue_ext(MmuextOp::copy_page(target, source))
+    }
+
     /// The PTE mapping user address `va` in `space`, if any.
     pub fn translate_user(&mut self, space: &UserTables, va: u64) -> Option<u64> {
         check_user_address(va).ok()?;

@@ -33,7 +33,7 @@ pub(super) fn getrusage(who: i32, address: u64) -> Result<u64, i64> {
     const RUSAGE_SELF: i32 = 0;
     const RUSAGE_CHILDREN: i32 = -1;
     let cpu = match who {
-        RUSAGE_SELF | 1 => with_current(|p| p.cpu_ns),
+        RUSAGE_SELF | 1 => current_cpu_ns(),
         RUSAGE_CHILDREN => with_current(|p| p.children_cpu_ns),
         _ => return Err(EINVAL),
     };
@@ -45,7 +45,7 @@ pub(super) fn getrusage(who: i32, address: u64) -> Result<u64, i64> {
 /// times(buf): CPU times in clock ticks; returns ticks since boot.
 pub(super) fn times(address: u64) -> Result<u64, i64> {
     if address != 0 {
-        let (own, children) = with_current(|p| (p.cpu_ns, p.children_cpu_ns));
+        let (own, children) = (current_cpu_ns(), with_current(|p| p.children_cpu_ns));
         let mut tms = [0u8; 32];
         tms[..8].copy_from_slice(&(own / NS_PER_TICK).to_le_bytes());
         tms[16..24].copy_from_slice(&(children / NS_PER_TICK).to_le_bytes());

@@ -92,7 +92,7 @@ pub(super) fn fork(
         return Err(EAGAIN);
     }
     let child_tables = MMU.lock().create_user_tables().map_err(|_| ENOMEM)?;
-    if let Err(error) = share_address_space(&child_tables) {
+    if let Err(error) = share_address_space(&child_tables, frame.rsp) {
         let mut mmu = MMU.lock();
         let _ = mmu.commit();
         let _ = mmu.destroy_user_tables(child_tables);

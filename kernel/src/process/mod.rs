@@ -514,6 +514,15 @@ fn prepare(pid: u32) -> Result<u64, String> {
     Ok(process.kernel_rsp)
 }
 
+/// Virtual time when the running process got the CPU (its current stint).
+static STINT_STARTED_NS: AtomicU64 = AtomicU64::new(0);
+
+/// CPU (virtual) time of the current process, its current stint included.
+fn current_cpu_ns() -> u64 {
+    let stint = crate::time::virtual_ns().saturating_sub(STINT_STARTED_NS.load(Ordering::SeqCst));
+    with_current(|p| p.cpu_ns) + stint
+}
+
 /// The FS base loaded in the CPU (`u64::MAX`: unknown), so a switch
 /// between processes with the same one (most: 0 or unchanged) skips it.
 static LOADED_FS_BASE: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -565,6 +574,7 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
         CURRENT.store(pid, Ordering::SeqCst);
         log::trace!("sched: run {pid} at {}", crate::time::system_time_ns());
         let started = crate::time::virtual_ns();
+        STINT_STARTED_NS.store(started, Ordering::SeqCst);
         // The slice timer's VIRQ arrives as an upcall in user mode, where
         // `preempt_if_due` takes the CPU back. The slice shrinks as more
         // processes are runnable (the run queue's latency target).

@@ -481,7 +481,7 @@ pub fn syscall(frame: &mut TrapFrame) {
                     wall.secs * 1_000_000_000 + wall.nanos as u64
                 }
                 1 | 4 | 7 => crate::time::system_time_ns(),
-                2 | 3 => with_current(|p| p.cpu_ns),
+                2 | 3 => current_cpu_ns(),
                 _ => return Err(EINVAL),
             };
             let value = linux_abi::time::Timespec {

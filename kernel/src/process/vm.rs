@@ -460,16 +460,34 @@ pub(super) fn brk(requested: u64) -> u64 {
 /// fork's copy of the address space: every page shared copy-on-write.
 /// Writable pages are write-protected in the parent; the child maps
 /// every page read-only. All PTE writes go in one commit.
-pub(super) fn share_address_space(child: &UserTables) -> Result<(), i64> {
+///
+/// Except the page under the parent's stack pointer (`stack_pointer`):
+/// both processes write it at once (the return from fork), so it is
+/// copied now (`MMUEXT_COPY_PAGE`, in the same commit) instead of costing
+/// each of them a copy-on-write fault: two faults, two commits and two
+/// irets saved per fork for one page copy.
+pub(super) fn share_address_space(child: &UserTables, stack_pointer: u64) -> Result<(), i64> {
     let processes = PROCESSES.lock();
     let source = processes
         .get(&current_pid())
         .and_then(|p| p.tables.as_ref())
         .ok_or(EFAULT)?;
+    let stack_page = stack_pointer & !(PAGE - 1);
     let mut mmu = MMU.lock();
     let pages = mmu.user_pages(source);
     for (va, mfn, writable) in pages {
         let pfn = mfn_to_pfn(mfn).ok_or(EFAULT)?;
+        if writable && va == stack_page {
+            if let Ok(copy) = frames::allocate_for_user() {
+                let copy_mfn = pfn_to_mfn(copy).expect("populated");
+                mmu.copy_page(copy_mfn, mfn).map_err(|_| ENOMEM)?;
+                if mmu.map_user(child, va, copy_mfn, true).is_err() {
+                    let _ = frames::free(copy);
+                    return Err(ENOMEM);
+                }
+                continue;
+            }
+        }
         if writable {
             mmu.remap_user(source, va, mfn, false).map_err(|_| ENOMEM)?;
         }
