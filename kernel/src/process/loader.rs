@@ -125,7 +125,7 @@ pub(super) fn load_code(code: &[u8]) -> Result<Image, String> {
 /// first touch); only the stack pages holding argv, envp and auxv are
 /// written now.
 pub(super) fn load_elf(
-    file: Vec<u8>,
+    file: Arc<Vec<u8>>,
     path: &str,
     argv: &[&[u8]],
     envp: &[&[u8]],
@@ -209,9 +209,16 @@ pub(super) fn load_elf(
     })
 }
 
+/// Programs kept by [`read_executable`], most recent first.
+const EXEC_CACHE_ENTRIES: usize = 8;
+/// (inode, size, mtime) and the file's bytes.
+#[allow(clippy::type_complexity, reason = "a private list of plain pairs")]
+static EXEC_CACHE: Mutex<Vec<((kernel_core::vfs::InodeId, u64, u64, u64), Arc<Vec<u8>>)>> =
+    Mutex::new(Vec::new());
+
 /// Reads the program at `path` for execve: it must be a regular file
 /// with an execute bit (EACCES otherwise, as on Linux).
-fn read_executable(path: &[u8]) -> Result<Vec<u8>, i64> {
+fn read_executable(path: &[u8]) -> Result<Arc<Vec<u8>>, i64> {
     let id = resolve_path(linux_abi::fcntl::AT_FDCWD as i64, path)?;
     let vfs = VFS.lock();
     let vfs = vfs.as_ref().ok_or(ENOENT)?;
@@ -225,6 +232,16 @@ fn read_executable(path: &[u8]) -> Result<Vec<u8>, i64> {
     if size > 64 << 20 {
         return Err(ENOMEM);
     }
+    // The same program run again (a shell's commands) is not read again:
+    // the bytes are kept while the file is unchanged.
+    let version = (id, size, stat.st_mtime, stat.st_mtime_nsec);
+    let mut cache = EXEC_CACHE.lock();
+    if let Some(position) = cache.iter().position(|(key, _)| *key == version) {
+        let entry = cache.remove(position);
+        let bytes = entry.1.clone();
+        cache.insert(0, entry);
+        return Ok(bytes);
+    }
     let mut bytes = alloc::vec![0u8; size as usize];
     let read = vfs
         .read(
@@ -235,6 +252,10 @@ fn read_executable(path: &[u8]) -> Result<Vec<u8>, i64> {
         )
         .map_err(errno)?;
     bytes.truncate(read);
+    let bytes = Arc::new(bytes);
+    cache.retain(|(key, _)| key.0 != id);
+    cache.insert(0, (version, bytes.clone()));
+    cache.truncate(EXEC_CACHE_ENTRIES);
     Ok(bytes)
 }
 

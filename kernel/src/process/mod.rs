@@ -471,7 +471,7 @@ pub fn run_elf(
         // Init is pid 1 even after the self-checks ran test programs.
         NEXT_PID.store(1, Ordering::SeqCst);
     }
-    let image = load_elf(file.to_vec(), path, argv, envp).map_err(|(_, e)| e)?;
+    let image = load_elf(Arc::new(file.to_vec()), path, argv, envp).map_err(|(_, e)| e)?;
     let frame = user_frame(image.entry, image.rsp);
     let name = path.rsplit('/').next().unwrap_or(path).into();
     let pid = new_process(0, name, image.tables, &frame, image.brk_start, image.map).map_err(

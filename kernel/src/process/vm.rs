@@ -48,7 +48,7 @@ pub(super) enum Backing {
 
 /// A program file and how its pages are laid out.
 pub(super) struct ExecImage {
-    pub(super) file: Vec<u8>,
+    pub(super) file: Arc<Vec<u8>>,
     pub(super) plan: kernel_core::elf::LoadPlan,
 }
 
