@@ -332,6 +332,7 @@ pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
         process.brk_start = image.brk_start;
         process.brk = image.brk_start;
         process.map = image.map;
+        process.fault_window = (0, 0);
         process.fs_base = 0;
         *process.fpu = FpuState::initial();
         process.signals.exec();

@@ -181,6 +181,9 @@ struct Process {
     brk: u64,
     /// What the process may touch (pages come at first touch).
     map: Map,
+    /// Where the last demand fill ended and how many pages it filled: a
+    /// fault there continues a sequential scan (`vm::fill_fault`).
+    fault_window: (u64, u64),
     fs_base: u64,
     /// Virtual time this process has run, the scheduler's fairness key.
     cpu_ns: u64,
@@ -413,6 +416,7 @@ fn new_process(
         brk_start,
         brk: brk_start,
         map,
+        fault_window: (0, 0),
         fs_base: 0,
         cpu_ns: 0,
         start_ns: crate::time::system_time_ns(),

@@ -28,6 +28,8 @@ use super::*;
 /// Pages filled by one demand fault (an aligned block, clipped to the
 /// region).
 pub(super) const FAULT_AROUND_PAGES: u64 = 16;
+/// The largest fill of a sequential scan (2 MiB).
+const SEQUENTIAL_MAX_PAGES: u64 = 512;
 const PAGE: u64 = 4096;
 const PTE_ADDRESS: u64 = 0x000f_ffff_ffff_f000;
 const PTE_WRITABLE: u64 = 2;
@@ -153,11 +155,12 @@ fn fill_fault(address: u64, write: bool) -> Result<(), Resolution> {
     if !(USER_START..USER_END).contains(&page) {
         return Err(Denied);
     }
-    let processes = PROCESSES.lock();
+    let mut processes = PROCESSES.lock();
     let process = processes.get(&current_pid()).ok_or(Denied)?;
     let (Some(space), Some(region)) = (process.tables.as_ref(), process.map.find(page)) else {
         return Err(Denied);
     };
+    let (expected_next, last_window) = process.fault_window;
     let protection = region.protection;
     if !protection.accessible() || (write && !protection.write) {
         return Err(Denied);
@@ -171,9 +174,22 @@ fn fill_fault(address: u64, write: bool) -> Result<(), Resolution> {
         break_sharing(&mut mmu, space, page, Mfn((pte & PTE_ADDRESS) >> 12)).ok_or(OutOfMemory)?;
         return mmu.commit().map_err(|_| OutOfMemory);
     }
-    let block = FAULT_AROUND_PAGES * PAGE;
-    let first = (page & !(block - 1)).max(region.start);
-    let end = ((page & !(block - 1)) + block).min(region.end);
+    // A fault right where the last fill ended is a sequential scan: the
+    // window doubles (up to SEQUENTIAL_MAX_PAGES) and runs forward from
+    // the fault, as read-ahead does; any other fault fills the aligned
+    // 16-page block around it.
+    let (window, first, end) = if page == expected_next {
+        let window = (last_window * 2).min(SEQUENTIAL_MAX_PAGES);
+        (window, page, (page + window * PAGE).min(region.end))
+    } else {
+        let block = FAULT_AROUND_PAGES * PAGE;
+        let first = (page & !(block - 1)).max(region.start);
+        (
+            FAULT_AROUND_PAGES,
+            first,
+            ((page & !(block - 1)) + block).min(region.end),
+        )
+    };
     let mut mapped_faulting_page = false;
     let mut va = first;
     while va < end {
@@ -192,6 +208,10 @@ fn fill_fault(address: u64, write: bool) -> Result<(), Resolution> {
     crate::counters::bump(&crate::counters::DEMAND_FAULTS);
     log::trace!("demand fault {address:#x}: block {first:#x}..{end:#x} filled to {va:#x}");
     mmu.commit().map_err(|_| OutOfMemory)?;
+    drop(mmu);
+    if let Some(process) = processes.get_mut(&current_pid()) {
+        process.fault_window = (va, window);
+    }
     if mapped_faulting_page {
         Ok(())
     } else {
