@@ -564,6 +564,8 @@ fn bench_quick_mode_prints_well_formed_lines() {
             "sh-c-true",
             "page-fault-first-touch",
             "mmap-touch-munmap-64mib",
+            "mmap-populate-munmap-64mib",
+            "fork-exit-wait-64mib",
             "pipe-ping-pong"
         ]
     );
