@@ -900,9 +900,50 @@ fn xenrs_runs_busybox_from_a_ramdisk_as_a_domu() {
             format!("the domU's console lacks {expected:?}")
         });
     }
+    // `sh -c "echo hi | cat; ls /; uname -a"`: the pipe's output alone on
+    // its line, and `ls /` listing the initrd's directories.
+    checks.expect(STEP, log.iter().any(|line| line.trim_end() == "hi"), || {
+        "no \"hi\" line from `echo hi | cat`".to_owned()
+    });
+    checks.expect(
+        STEP,
+        log.iter()
+            .any(|line| line.contains("bin") && line.contains("proc") && line.contains("tmp")),
+        || "`ls /` did not list bin, proc and tmp".to_owned(),
+    );
     checks.result_is(
         STEP,
         "xenrs5-residue",
+        "none",
+        "nothing is left after poweroff",
+    );
+    checks.finish();
+}
+
+/// As a domU, our init keeps a shell on the PV console: what is typed
+/// into the console's pty in dom0 (as `xl console` would) runs, and
+/// `busybox poweroff` powers the domain off through init.
+#[test]
+fn xenrs_shell_on_the_domu_console_takes_typed_commands() {
+    const STEP: &str = "j console";
+    let run = flow_run();
+    let mut checks = FlowChecks::new("a shell on the domU console", run);
+    checks.result_is(STEP, "xenrs6-create-status", "0", "xl create with ramdisk=");
+    let log = run.section("guest-xenrs6").unwrap_or_default();
+    for expected in [
+        "init: started as pid 1",
+        "rc: done",
+        "typed-in-domU-21",
+        "init: shutting down (PowerOff)",
+        "shutdown: poweroff",
+    ] {
+        checks.expect(STEP, log.iter().any(|line| line.contains(expected)), || {
+            format!("the domU's console lacks {expected:?}")
+        });
+    }
+    checks.result_is(
+        STEP,
+        "xenrs6-residue",
         "none",
         "nothing is left after poweroff",
     );

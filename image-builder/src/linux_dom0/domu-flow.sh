@@ -458,7 +458,7 @@ type = "pv"
 name = "xenrs5"
 kernel = "/tmp/xenrs.elf"
 ramdisk = "/tmp/initrd.cpio"
-cmdline = "init=/bin/busybox shutdown=poweroff -- uname -a"
+cmdline = 'init=/bin/busybox shutdown=poweroff -- sh -c "echo hi | cat; ls /; uname -a"'
 memory = 32
 on_poweroff = "destroy"
 on_reboot = "destroy"
@@ -474,6 +474,43 @@ CFG
     done
     dump guest-xenrs5 "$log"
     result xenrs5-create-status="$status" xenrs5-residue="$(residue "$xenrs5_id")"
+
+    # Our init and its shell on the domU's console: type into the pty
+    # xenconsoled gives the console (what `xl console` would attach to).
+    cat > /tmp/xenrs6.cfg <<CFG
+type = "pv"
+name = "xenrs6"
+kernel = "/tmp/xenrs.elf"
+ramdisk = "/tmp/initrd.cpio"
+cmdline = "shutdown=poweroff"
+memory = 32
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "preserve"
+CFG
+    status=$(save xenrs6-create timeout 120 xl create /tmp/xenrs6.cfg)
+    xenrs6_id=$(domid_of xenrs6)
+    log=/var/log/xen/console/guest-xenrs6.log
+    tries=0
+    until grep -q "init: starting /bin/sh" "$log" 2>/dev/null || [ "$tries" -ge 600 ]; do
+        sleep 0.05
+        tries=$((tries + 1))
+    done
+    tty=$(xenstore-read "/local/domain/$xenrs6_id/console/tty" 2>/dev/null)
+    if [ -n "$tty" ] && [ -e "$tty" ]; then
+        printf '%s\r' "busybox sh -c 'echo typed-in-domU-\$((20+1))'" > "$tty"
+        sleep 1
+        printf 'busybox poweroff\r' > "$tty"
+    fi
+    tries=0
+    until grep -q "^shutdown: " "$log" 2>/dev/null || [ "$tries" -ge 600 ]; do
+        sleep 0.05
+        tries=$((tries + 1))
+    done
+    sleep 0.5
+    dump guest-xenrs6 "$log"
+    result xenrs6-create-status="$status" xenrs6-tty="${tty:-none}" \
+        xenrs6-residue="$(residue "$xenrs6_id")"
 else
     result xenrs5-create-status=no-initrd
 fi
