@@ -1,5 +1,9 @@
 //! A process's file descriptor table: lowest free number, dup, close-on-exec.
 //!
+//! Not wired into the kernel yet: `kernel/src/process` keeps descriptors
+//! in a `Vec` with a close-on-exec bitmap, because its pipe ends count
+//! references on explicit duplicate/close rather than on `Clone`.
+//!
 //! POSIX requires `open`, `pipe`, `dup` and friends to return the lowest
 //! descriptor not in use, and shells depend on it (`exec 3<file` idioms,
 //! redirections done by closing 1 and opening). The table maps numbers to

@@ -100,7 +100,8 @@ pub(super) fn open_path(dirfd: i64, path_address: u64, flags: u32, mode: u32) ->
         kernel_core::vfs::NodeKind::Device(device) => File::Device(device),
         _ => File::Node(Arc::new(Mutex::new((id, 0)))),
     };
-    with_current(|process| process.install(file, 0))
+    let close_on_exec = flags & linux_abi::fcntl::O_CLOEXEC != 0;
+    with_current(|process| process.install(file, 0, close_on_exec))
 }
 
 pub(super) fn stat_path(
@@ -281,17 +282,26 @@ pub(super) fn write_file(fd: u64, bytes: &[u8]) -> Result<u64, i64> {
 
 pub(super) fn close_fd(fd: u64) -> Result<u64, i64> {
     let file = with_current(|process| {
-        process
+        let file = process
             .files
             .get_mut(usize::try_from(fd).map_err(|_| EBADF)?)
             .and_then(Option::take)
-            .ok_or(EBADF)
+            .ok_or(EBADF)?;
+        process.set_close_on_exec(fd, false);
+        Ok::<_, i64>(file)
     })?;
     file.close();
     Ok(0)
 }
 
-pub(super) fn dup_to(old: u64, new: Option<u64>, lowest: u64) -> Result<u64, i64> {
+/// dup, dup2/dup3 (`new`), F_DUPFD (`lowest`); the new descriptor gets
+/// FD_CLOEXEC as `close_on_exec` says (never inherited from `old`).
+pub(super) fn dup_to(
+    old: u64,
+    new: Option<u64>,
+    lowest: u64,
+    close_on_exec: bool,
+) -> Result<u64, i64> {
     let file = with_current(|process| process.file(old).map(File::duplicate))?;
     match new {
         Some(new) if new == old => {
@@ -307,6 +317,7 @@ pub(super) fn dup_to(old: u64, new: Option<u64>, lowest: u64) -> Result<u64, i64
                 if process.files.len() <= new as usize {
                     process.files.resize(new as usize + 1, None);
                 }
+                process.set_close_on_exec(new, close_on_exec);
                 process.files[new as usize].replace(file)
             });
             if let Some(replaced) = replaced {
@@ -314,7 +325,7 @@ pub(super) fn dup_to(old: u64, new: Option<u64>, lowest: u64) -> Result<u64, i64
             }
             Ok(new)
         }
-        None => with_current(|process| process.install(file, lowest as usize)),
+        None => with_current(|process| process.install(file, lowest as usize, close_on_exec)),
     }
 }
 

@@ -327,11 +327,13 @@ pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
             return Err(if code == 0 { ENOEXEC } else { code });
         }
     };
+    let mut closed_on_exec = Vec::new();
     let old = with_current(|process| {
         let old = process.tables.replace(image.tables);
         process.brk_start = image.brk_start;
         process.brk = image.brk_start;
         process.map = image.map;
+        closed_on_exec = process.take_close_on_exec();
         process.fault_window = (0, 0);
         process.fs_base = 0;
         *process.fpu = FpuState::initial();
@@ -365,6 +367,9 @@ pub(super) fn execve(frame: &mut TrapFrame) -> Result<(), i64> {
         }
     }
     let _ = load_fs_base(0);
+    for file in closed_on_exec {
+        file.close();
+    }
     *frame = user_frame(image.entry, image.rsp);
     Ok(())
 }

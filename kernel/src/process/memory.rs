@@ -116,6 +116,7 @@ pub(super) fn fork(
         pgid: p.pgid,
         sid: p.sid,
         cwd: p.cwd,
+        close_on_exec: p.close_on_exec,
         umask: p.umask,
         cmdline: p.cmdline.clone(),
     });
@@ -131,6 +132,7 @@ pub(super) fn fork(
         pgid,
         sid,
         cwd,
+        close_on_exec,
         umask,
         cmdline,
     } = inherited;
@@ -154,6 +156,7 @@ pub(super) fn fork(
     child.pgid = pgid;
     child.sid = sid;
     child.cwd = cwd;
+    child.close_on_exec = close_on_exec;
     child.umask = umask;
     child.cmdline = cmdline;
     // CLONE_CHILD_SETTID: the child's copy of *child_tid holds its id.
@@ -176,6 +179,7 @@ struct Inherited {
     pgid: u32,
     sid: u32,
     cwd: Option<InodeId>,
+    close_on_exec: [u64; 16],
     umask: u32,
     cmdline: Vec<u8>,
 }

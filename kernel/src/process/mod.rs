@@ -177,6 +177,8 @@ struct Process {
     fpu: Box<FpuState>,
     state: State,
     files: Vec<Option<File>>,
+    /// FD_CLOEXEC, one bit per descriptor (0..1024).
+    close_on_exec: [u64; 16],
     brk_start: u64,
     brk: u64,
     /// What the process may touch (pages come at first touch).
@@ -223,7 +225,7 @@ impl Process {
             .ok_or(EBADF)
     }
 
-    fn install(&mut self, file: File, lowest: usize) -> Result<u64, i64> {
+    fn install(&mut self, file: File, lowest: usize, close_on_exec: bool) -> Result<u64, i64> {
         let slot = (lowest..1024)
             .find(|&fd| self.files.get(fd).is_none_or(Option::is_none))
             .ok_or(24)?; // EMFILE
@@ -231,7 +233,37 @@ impl Process {
             self.files.resize(slot + 1, None);
         }
         self.files[slot] = Some(file);
+        self.set_close_on_exec(slot as u64, close_on_exec);
         Ok(slot as u64)
+    }
+
+    /// FD_CLOEXEC of descriptor `fd` (per descriptor, not per open file).
+    fn close_on_exec(&self, fd: u64) -> bool {
+        fd < 1024 && self.close_on_exec[(fd / 64) as usize] & 1 << (fd % 64) != 0
+    }
+
+    fn set_close_on_exec(&mut self, fd: u64, value: bool) {
+        if fd < 1024 {
+            let (word, bit) = ((fd / 64) as usize, 1u64 << (fd % 64));
+            if value {
+                self.close_on_exec[word] |= bit;
+            } else {
+                self.close_on_exec[word] &= !bit;
+            }
+        }
+    }
+
+    /// execve: takes out the descriptors marked close-on-exec (the caller
+    /// closes them once no lock is held).
+    fn take_close_on_exec(&mut self) -> Vec<File> {
+        let mut closed = Vec::new();
+        for fd in 0..self.files.len() as u64 {
+            if self.close_on_exec(fd) {
+                closed.extend(self.files[fd as usize].take());
+            }
+        }
+        self.close_on_exec = [0; 16];
+        closed
     }
 }
 
@@ -424,6 +456,7 @@ fn new_process(
         suspend_mask: None,
         test_hooks: false,
         cwd: None,
+        close_on_exec: [0; 16],
         children_cpu_ns: 0,
         umask: 0o022,
         cmdline: Vec::new(),

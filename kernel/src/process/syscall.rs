@@ -111,14 +111,22 @@ pub fn syscall(frame: &mut TrapFrame) {
                 .map_err(errno)
         })(),
         Some(Sysno::Close) => close_fd(a0),
-        Some(Sysno::Dup) => dup_to(a0, None, 0),
-        Some(Sysno::Dup2) => dup_to(a0, Some(int_fd(a1)), 0),
+        Some(Sysno::Dup) => dup_to(a0, None, 0, false),
+        Some(Sysno::Dup2) => dup_to(a0, Some(int_fd(a1)), 0, false),
         Some(Sysno::Dup3) if a0 == int_fd(a1) => Err(EINVAL),
         Some(Sysno::Dup3) if a2 & !0o2000000 != 0 => Err(EINVAL),
-        Some(Sysno::Dup3) => dup_to(a0, Some(int_fd(a1)), 0),
+        Some(Sysno::Dup3) => dup_to(a0, Some(int_fd(a1)), 0, a2 & 0o2000000 != 0),
         Some(Sysno::Fcntl) => match a1 {
-            0 | 1030 => dup_to(a0, None, a2), // F_DUPFD, F_DUPFD_CLOEXEC
-            1..=2 | 4 => with_current(|p| p.file(a0).map(|_| 0)), // F_GETFD, F_SETFD, F_SETFL
+            0 => dup_to(a0, None, a2, false),   // F_DUPFD
+            1030 => dup_to(a0, None, a2, true), // F_DUPFD_CLOEXEC
+            // F_GETFD, F_SETFD: FD_CLOEXEC (1).
+            1 => with_current(|p| p.file(a0).map(|_| u64::from(p.close_on_exec(a0)))),
+            2 => with_current(|p| {
+                p.file(a0)?;
+                p.set_close_on_exec(a0, a2 & 1 != 0);
+                Ok(0)
+            }),
+            4 => with_current(|p| p.file(a0).map(|_| 0)), // F_SETFL
             3 => with_current(|p| p.file(a0).map(|_| 2)), // F_GETFL: O_RDWR
             _ => Err(EINVAL),
         },
@@ -132,8 +140,9 @@ pub fn syscall(frame: &mut TrapFrame) {
             check_user_range(a0, 8, true)?;
             let pipe = Arc::new(Mutex::new(Pipe::new()));
             let (read, write) = with_current(|p| {
-                let read = p.install(File::PipeRead(pipe.clone()), 0)?;
-                let write = p.install(File::PipeWrite(pipe), 0)?;
+                let close_on_exec = a1 & 0o2000000 != 0 && sysno == Some(Sysno::Pipe2);
+                let read = p.install(File::PipeRead(pipe.clone()), 0, close_on_exec)?;
+                let write = p.install(File::PipeWrite(pipe), 0, close_on_exec)?;
                 Ok::<_, i64>((read, write))
             })?;
             let mut bytes = [0u8; 8];

@@ -1219,7 +1219,52 @@ fn signal_handlers(runner: &mut Runner) {
 // syscalls
 
 /// Numbers without a call: `ENOSYS` (syscall(2)).
+/// FD_CLOEXEC is per descriptor: set by pipe2(O_CLOEXEC) and
+/// F_DUPFD_CLOEXEC, read by F_GETFD, changed by F_SETFD, never inherited by
+/// a plain dup (fcntl(2), dup(2)).
+fn close_on_exec_flags() -> Result<(), String> {
+    const F_DUPFD: u64 = 0;
+    const F_GETFD: u64 = 1;
+    const F_SETFD: u64 = 2;
+    const F_DUPFD_CLOEXEC: u64 = 1030;
+    let (read, write) = sys::pipe2(OpenFlags(linux_abi::fcntl::O_CLOEXEC))
+        .map_err(|errno| format!("pipe2: {errno:?}"))?;
+    let fd = |fd: Fd| fd.0 as u64;
+    let get = |descriptor: u64| hostile(Sysno::Fcntl, [descriptor, F_GETFD, 0, 0, 0, 0]);
+    let mut result = Ok(());
+    if get(fd(read)) != Ok(1) {
+        result = Err(format!(
+            "pipe2(O_CLOEXEC): F_GETFD gave {:?}",
+            get(fd(read))
+        ));
+    }
+    let plain = hostile(Sysno::Fcntl, [fd(write), F_DUPFD, 20, 0, 0, 0]);
+    let marked = hostile(Sysno::Fcntl, [fd(write), F_DUPFD_CLOEXEC, 20, 0, 0, 0]);
+    match (plain, marked) {
+        (Ok(plain), Ok(marked)) => {
+            if result.is_ok() && (get(plain) != Ok(0) || get(marked) != Ok(1)) {
+                result = Err(format!(
+                    "F_DUPFD copy {:?} (want 0), F_DUPFD_CLOEXEC copy {:?} (want 1)",
+                    get(plain),
+                    get(marked)
+                ));
+            }
+            let _ = hostile(Sysno::Fcntl, [marked, F_SETFD, 0, 0, 0, 0]);
+            if result.is_ok() && get(marked) != Ok(0) {
+                result = Err(format!("after F_SETFD 0: {:?}", get(marked)));
+            }
+            let _ = sys::close(Fd(plain as i32));
+            let _ = sys::close(Fd(marked as i32));
+        }
+        other => result = Err(format!("F_DUPFD / F_DUPFD_CLOEXEC: {other:?}")),
+    }
+    let _ = sys::close(read);
+    let _ = sys::close(write);
+    result
+}
+
 fn syscalls(runner: &mut Runner) {
+    runner.case("syscall-close-on-exec-flags", close_on_exec_flags());
     for (name, number) in UNKNOWN_SYSCALLS {
         // SAFETY: no call exists behind the number; arguments are hostile
         // addresses in case the kernel treats one as a pointer anyway.
