@@ -83,7 +83,31 @@ pub fn dropped_bytes() -> u64 {
 
 /// Writes all of `bytes` to the ring, waiting for room. Returns false if
 /// there is no usable ring (the caller falls back to console_io).
+/// Writes `bytes` to the PV console ring with each LF sent as CR LF: the
+/// ring reaches `xl console` raw, and a terminal needs the CR that a
+/// Linux guest's tty adds (ONLCR). Translated through a small stack buffer
+/// (the console path must not allocate).
 fn write_ring(bytes: &[u8], may_block: bool) -> bool {
+    let mut chunk = [0u8; 256];
+    let mut len = 0;
+    for &byte in bytes {
+        if len + 2 > chunk.len() {
+            if !write_ring_raw(&chunk[..len], may_block) {
+                return false;
+            }
+            len = 0;
+        }
+        if byte == b'\n' {
+            chunk[len] = b'\r';
+            len += 1;
+        }
+        chunk[len] = byte;
+        len += 1;
+    }
+    len == 0 || write_ring_raw(&chunk[..len], may_block)
+}
+
+fn write_ring_raw(bytes: &[u8], may_block: bool) -> bool {
     let Some(mut guard) = RING.try_lock() else {
         return false;
     };
