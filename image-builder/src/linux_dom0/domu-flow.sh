@@ -451,62 +451,47 @@ result xenrs-min-memory-mib="$min_ok" xenrs-min-memory-failed-mib="$max_failed"
 result cpu-share-step-ns=$((i_start - h_start)) min-memory-step-ns=$(($(ns) - i_start))
 
 # ---- j: programs from a ramdisk ----------------------------------------------------
-step "j: busybox from a ramdisk as init of a domU"
-if [ -f /tmp/initrd.cpio ]; then
-    cat > /tmp/xenrs5.cfg <<CFG
+# ramdisk_config NAME CMDLINE: /tmp/NAME.cfg, our kernel with the
+# userland initrd as `ramdisk=`; CMDLINE is the quoted xl value.
+ramdisk_config() {
+    cat > "/tmp/$1.cfg" <<CFG
 type = "pv"
-name = "xenrs5"
+name = "$1"
 kernel = "/tmp/xenrs.elf"
 ramdisk = "/tmp/initrd.cpio"
-cmdline = 'init=/bin/busybox shutdown=poweroff -- sh -c "echo hi | cat; ls /; uname -a"'
+cmdline = $2
 memory = 32
 on_poweroff = "destroy"
 on_reboot = "destroy"
 on_crash = "preserve"
 CFG
+}
+
+step "j: busybox from a ramdisk as init of a domU"
+if [ -f /tmp/initrd.cpio ]; then
+    ramdisk_config xenrs5 \
+        "'init=/bin/busybox shutdown=poweroff -- sh -c \"echo hi | cat; ls /; uname -a\"'"
     status=$(save xenrs5-create timeout 120 xl create /tmp/xenrs5.cfg)
     xenrs5_id=$(domid_of xenrs5)
     log=/var/log/xen/console/guest-xenrs5.log
-    tries=0
-    until grep -q "^shutdown: " "$log" 2>/dev/null || [ "$tries" -ge 600 ]; do
-        sleep 0.05
-        tries=$((tries + 1))
-    done
+    wait_count "$log" '^shutdown: ' 1 30 >/dev/null
     dump guest-xenrs5 "$log"
     result xenrs5-create-status="$status" xenrs5-residue="$(residue "$xenrs5_id")"
 
     # Our init and its shell on the domU's console: type into the pty
     # xenconsoled gives the console (what `xl console` would attach to).
-    cat > /tmp/xenrs6.cfg <<CFG
-type = "pv"
-name = "xenrs6"
-kernel = "/tmp/xenrs.elf"
-ramdisk = "/tmp/initrd.cpio"
-cmdline = "shutdown=poweroff"
-memory = 32
-on_poweroff = "destroy"
-on_reboot = "destroy"
-on_crash = "preserve"
-CFG
+    ramdisk_config xenrs6 '"shutdown=poweroff"'
     status=$(save xenrs6-create timeout 120 xl create /tmp/xenrs6.cfg)
     xenrs6_id=$(domid_of xenrs6)
     log=/var/log/xen/console/guest-xenrs6.log
-    tries=0
-    until grep -q "init: starting /bin/sh" "$log" 2>/dev/null || [ "$tries" -ge 600 ]; do
-        sleep 0.05
-        tries=$((tries + 1))
-    done
+    wait_count "$log" 'init: starting /bin/sh' 1 30 >/dev/null
     tty=$(xenstore-read "/local/domain/$xenrs6_id/console/tty" 2>/dev/null)
     if [ -n "$tty" ] && [ -e "$tty" ]; then
         printf '%s\r' "busybox sh -c 'echo typed-in-domU-\$((20+1))'" > "$tty"
         sleep 1
         printf 'busybox poweroff\r' > "$tty"
     fi
-    tries=0
-    until grep -q "^shutdown: " "$log" 2>/dev/null || [ "$tries" -ge 600 ]; do
-        sleep 0.05
-        tries=$((tries + 1))
-    done
+    wait_count "$log" '^shutdown: ' 1 30 >/dev/null
     sleep 0.5
     dump guest-xenrs6 "$log"
     result xenrs6-create-status="$status" xenrs6-tty="${tty:-none}" \

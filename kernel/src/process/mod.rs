@@ -310,11 +310,29 @@ fn make_runnable(process: &mut Process) {
         with_run_queue(|queue| {
             let _ = queue.wake(process.pid);
         });
-        if current_pid() != 0 {
-            // Someone is running, maybe without a slice timer: it now
-            // has company.
-            arm_slice_timer();
-        }
+        want_slice_timer();
+    }
+}
+
+/// The running process now has company in the run queue: it needs a
+/// slice timer, armed on its way back to user mode
+/// (`before_user_return`), so a waker that blocks or exits first (the
+/// common case: a pipe write then a read, an exit) costs no timer
+/// hypercalls.
+fn want_slice_timer() {
+    if current_pid() != 0 {
+        SLICE_WANTED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A process became runnable while the current one ran (`want_slice_timer`).
+static SLICE_WANTED: AtomicBool = AtomicBool::new(false);
+
+/// Last kernel work before a trap returns to user mode: the slice timer
+/// if another process became runnable meanwhile.
+pub fn before_user_return() {
+    if SLICE_WANTED.swap(false, Ordering::SeqCst) && current_pid() != 0 {
+        arm_slice_timer();
     }
 }
 
@@ -469,6 +487,8 @@ fn new_process(
     with_run_queue(|queue| {
         let _ = queue.add(pid);
     });
+    // A forked child is runnable beside its running parent.
+    want_slice_timer();
     procfs::add(pid);
     Ok(pid)
 }
@@ -619,7 +639,8 @@ fn schedule_until_exit(root: u32) -> Result<(UserExit, Vec<u8>), String> {
         let slice_end = crate::time::system_time_ns() + slice;
         SLICE_END_NS.store(slice_end, Ordering::SeqCst);
         // Alone, a process needs no slice timer (tickless); one is armed
-        // when another becomes runnable (`make_runnable`).
+        // when another becomes runnable (`want_slice_timer`).
+        SLICE_WANTED.store(false, Ordering::SeqCst);
         if with_run_queue(|queue| queue.ready_count() > 0) {
             arm_slice_timer();
         }

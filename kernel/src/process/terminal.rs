@@ -19,18 +19,22 @@ use super::*;
 static TTY: Mutex<Option<LineDiscipline>> = Mutex::new(None);
 /// The foreground process group: it gets the keyboard's signals.
 static FOREGROUND: AtomicU32 = AtomicU32::new(1);
-/// VIRQ_CONSOLE is bound (dom0).
-static VIRQ_BOUND: AtomicBool = AtomicBool::new(false);
+/// The VIRQ_CONSOLE port (dom0), once bound; `NO_PORT` until then.
+static VIRQ_PORT: AtomicU32 = AtomicU32::new(NO_PORT);
+const NO_PORT: u32 = u32::MAX;
+/// Read Xen's console even without a new VIRQ_CONSOLE (once, for what
+/// was typed before the port was bound).
+static READ_ANYWAY: AtomicBool = AtomicBool::new(true);
 
 /// Makes Xen tell us about console input (dom0); the domU ring's event is
 /// bound when the ring is attached.
 pub(super) fn init(foreground: u32) {
     *TTY.lock() = Some(LineDiscipline::new());
     FOREGROUND.store(foreground, Ordering::SeqCst);
-    if !crate::xen::console::ring_attached() && !VIRQ_BOUND.load(Ordering::SeqCst) {
+    if !crate::xen::console::ring_attached() && VIRQ_PORT.load(Ordering::SeqCst) == NO_PORT {
         match hypercall::bind_virq(xen_abi::xen::VIRQ_CONSOLE) {
             Ok(port) => match crate::events::bind(port) {
-                Ok(()) => VIRQ_BOUND.store(true, Ordering::SeqCst),
+                Ok(()) => VIRQ_PORT.store(port.0, Ordering::SeqCst),
                 Err(error) => log::warn!("terminal: VIRQ_CONSOLE: {error:?}"),
             },
             Err(error) => log::warn!("terminal: no console input: {error}"),
@@ -38,15 +42,26 @@ pub(super) fn init(foreground: u32) {
     }
 }
 
-/// Reads what Xen has for us.
+/// Reads what Xen has for us. As dom0 that is a hypercall, made only
+/// when VIRQ_CONSOLE said there is input (pump runs on every event).
 fn take_input(out: &mut [u8]) -> usize {
     if crate::xen::console::ring_attached() {
-        crate::xen::console::read_input(out)
-    } else if VIRQ_BOUND.load(Ordering::SeqCst) {
-        hypercall::console_read(out).map_or(0, |count| count as usize)
-    } else {
-        0
+        return crate::xen::console::read_input(out);
     }
+    let port = VIRQ_PORT.load(Ordering::SeqCst);
+    if port == NO_PORT {
+        return 0;
+    }
+    let signalled = crate::events::take_fired(xen_abi::EventChannelPort(port));
+    if !signalled && !READ_ANYWAY.swap(false, Ordering::SeqCst) {
+        return 0;
+    }
+    let count = hypercall::console_read(out).map_or(0, |count| count as usize);
+    if count == out.len() {
+        // Maybe more: read again on the next pump, event or not.
+        READ_ANYWAY.store(true, Ordering::SeqCst);
+    }
+    count
 }
 
 /// Feeds console input through the line discipline; echoes, raises

@@ -190,21 +190,8 @@ fn fill_fault(address: u64, write: bool) -> Result<(), Resolution> {
             ((page & !(block - 1)) + block).min(region.end),
         )
     };
-    let mut mapped_faulting_page = false;
-    let mut va = first;
-    while va < end {
-        if va == page || mmu.translate_user(space, va).is_none() {
-            let Some((pfn, mfn)) = new_page(&region.backing, va) else {
-                break; // out of memory: fill at least the faulting page
-            };
-            if mmu.map_user(space, va, mfn, protection.write).is_err() {
-                let _ = frames::free(pfn);
-                break;
-            }
-            mapped_faulting_page |= va == page;
-        }
-        va += PAGE;
-    }
+    let va = fill_missing(&mut mmu, space, region, first, end);
+    let mapped_faulting_page = va > page;
     crate::counters::bump(&crate::counters::DEMAND_FAULTS);
     log::trace!("demand fault {address:#x}: block {first:#x}..{end:#x} filled to {va:#x}");
     mmu.commit().map_err(|_| OutOfMemory)?;
@@ -217,6 +204,35 @@ fn fill_fault(address: u64, write: bool) -> Result<(), Resolution> {
     } else {
         Err(OutOfMemory)
     }
+}
+
+/// Queues a fresh page (zeroes, or the backing's bytes) at every unmapped
+/// page of `[first, end)` in `region`; stops early when memory runs out.
+/// Returns where it stopped: every page below is present once committed.
+fn fill_missing(
+    mmu: &mut crate::mm::paging::Mmu,
+    space: &UserTables,
+    region: &Region<Backing>,
+    first: u64,
+    end: u64,
+) -> u64 {
+    let mut va = first;
+    while va < end {
+        if mmu.translate_user(space, va).is_none() {
+            let Some((pfn, mfn)) = new_page(&region.backing, va) else {
+                break;
+            };
+            if mmu
+                .map_user(space, va, mfn, region.protection.write)
+                .is_err()
+            {
+                let _ = frames::free(pfn);
+                break;
+            }
+        }
+        va += PAGE;
+    }
+    va
 }
 
 /// Before the kernel touches `[address, end)` of user memory: every page
@@ -366,24 +382,8 @@ fn fill_range(start: u64, end: u64) {
     let (Some(space), Some(region)) = (process.tables.as_ref(), process.map.find(start)) else {
         return;
     };
-    let end = end.min(region.end);
     let mut mmu = MMU.lock();
-    let mut va = start;
-    while va < end {
-        if mmu.translate_user(space, va).is_none() {
-            let Some((pfn, mfn)) = new_page(&region.backing, va) else {
-                break;
-            };
-            if mmu
-                .map_user(space, va, mfn, region.protection.write)
-                .is_err()
-            {
-                let _ = frames::free(pfn);
-                break;
-            }
-        }
-        va += PAGE;
-    }
+    fill_missing(&mut mmu, space, region, start, end.min(region.end));
     let _ = mmu.commit();
 }
 

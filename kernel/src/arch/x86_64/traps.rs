@@ -168,12 +168,14 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             // The process's state is all in `frame` on its own kernel
             // stack: a safe point to hand the CPU to another process.
             crate::process::after_upcall(frame);
+            crate::process::before_user_return();
         }
         return;
     }
     if frame.vector == VECTOR_SYSCALL {
         bump(&SYSCALLS);
         crate::process::syscall(frame);
+        crate::process::before_user_return();
         return;
     }
     if frame.interrupted_user_mode() {
@@ -184,6 +186,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         });
         // A fault in a process ends the process, never the kernel.
         crate::process::fault(frame);
+        crate::process::before_user_return();
         return;
     }
     fatal_exception(frame);

@@ -279,7 +279,12 @@ fn page_fault(
     Ok(line)
 }
 
+/// `mmap-touch-munmap-64mib` (map, touch every page, unmap) and, with
+/// `populate`, `mmap-populate-munmap-64mib` (`MAP_POPULATE`: every PTE
+/// written in the mmap call itself, nothing touched, then unmap).
 fn mmap_64mib(
+    benchmark: Benchmark,
+    populate: bool,
     iterations: u64,
     page_size: usize,
     probe: Option<&CounterProbe>,
@@ -288,36 +293,20 @@ fn mmap_64mib(
     let counters = probe_start(probe);
     let clock = Stopwatch::start();
     for _ in 0..iterations {
-        let mut mapping = Mapping::anonymous(MMAP_BENCH_BYTES as usize)
-            .map_err(|error| format!("mmap: {}", strerror(error)))?;
-        touch_pages(&mut mapping, page_size);
+        let len = MMAP_BENCH_BYTES as usize;
+        let mapping = if populate {
+            Mapping::anonymous_populated(len)
+        } else {
+            Mapping::anonymous(len)
+        };
+        let mut mapping = mapping.map_err(|error| format!("mmap: {}", strerror(error)))?;
+        if !populate {
+            touch_pages(&mut mapping, page_size);
+        }
         drop(mapping);
     }
     let (wall, cpu) = clock.stop();
-    let line = BenchLine::new(Benchmark::Mmap64Mib)
-        .timing(iterations, wall, cpu)
-        .field("pages", pages)
-        .field("ns_per_page", per_op(wall, iterations * pages));
-    Ok(with_counters(line, probe, counters, iterations))
-}
-
-/// `MAP_POPULATE` of 64 MiB then `munmap`: every PTE written in the
-/// mmap call itself.
-fn mmap_populate_64mib(
-    iterations: u64,
-    page_size: usize,
-    probe: Option<&CounterProbe>,
-) -> Result<BenchLine, BenchError> {
-    let pages = MMAP_BENCH_BYTES / page_size as u64;
-    let counters = probe_start(probe);
-    let clock = Stopwatch::start();
-    for _ in 0..iterations {
-        let mapping = Mapping::anonymous_populated(MMAP_BENCH_BYTES as usize)
-            .map_err(|error| format!("mmap: {}", strerror(error)))?;
-        drop(mapping);
-    }
-    let (wall, cpu) = clock.stop();
-    let line = BenchLine::new(Benchmark::MmapPopulate64Mib)
+    let line = BenchLine::new(benchmark)
         .timing(iterations, wall, cpu)
         .field("pages", pages)
         .field("ns_per_page", per_op(wall, iterations * pages));
@@ -452,8 +441,10 @@ fn main(args: Args, env: Env) -> i32 {
                 probe,
             ),
             Benchmark::PageFault => page_fault(iterations, page_size, probe),
-            Benchmark::Mmap64Mib => mmap_64mib(iterations, page_size, probe),
-            Benchmark::MmapPopulate64Mib => mmap_populate_64mib(iterations, page_size, probe),
+            Benchmark::Mmap64Mib => mmap_64mib(benchmark, false, iterations, page_size, probe),
+            Benchmark::MmapPopulate64Mib => {
+                mmap_64mib(benchmark, true, iterations, page_size, probe)
+            }
             Benchmark::Fork64Mib => fork_64mib(iterations, page_size, probe),
             Benchmark::PipePingPong => pipe_ping_pong(iterations, probe),
         };
