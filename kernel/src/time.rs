@@ -71,11 +71,20 @@ pub fn wallclock() -> WallTime {
     WallTime::from_boot_wallclock_parts(shared_info::boot_wallclock(), system_time_ns())
 }
 
-/// Nanoseconds VCPU 0 has actually run.
+/// Nanoseconds VCPU 0 has actually run. Never less than a value it
+/// returned before: the running stint is extrapolated with our reading of
+/// system time, which can run slightly ahead of the entry time Xen writes
+/// at the next state change (the same reason `system_time_ns` is kept
+/// monotonic).
 pub fn virtual_ns() -> u64 {
     let snapshot = runstate();
-    snapshot.running_ns(system_time_ns())
+    let now = snapshot.running_ns(system_time_ns());
+    let previous = LAST_VIRTUAL_NS.fetch_max(now, Ordering::SeqCst);
+    now.max(previous)
 }
+
+/// The largest virtual time returned so far.
+static LAST_VIRTUAL_NS: AtomicU64 = AtomicU64::new(0);
 
 /// A consistent copy of the runstate area.
 pub fn runstate() -> RunstateSnapshot {
