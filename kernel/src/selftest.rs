@@ -593,6 +593,18 @@ fn event_spurious() -> CheckResult {
     events::unmask(channel.a).map_err(|e| format!("{e}"))?;
     let before = events::SPURIOUS.load(Ordering::Relaxed);
     crate::xen::hypercall::notify(channel.b).map_err(|e| format!("notify: {e}"))?;
+    // Wait for the event to be seen, not for a fixed time: a loaded host
+    // can deschedule us past a short sleep before any event is collected.
+    let deadline = time::system_time_ns() + 1_000_000_000;
+    while events::SPURIOUS.load(Ordering::Relaxed) == before && time::system_time_ns() < deadline {
+        let tick = time::add_timer(time::system_time_ns() + 1_000_000, time::TimerAction::Wake);
+        events::block();
+        time::poll();
+        if let Some(tick) = tick {
+            time::cancel_timer(tick);
+        }
+    }
+    // A second, wrong count would show up here.
     time::sleep_ns(5_000_000);
     let spurious = events::SPURIOUS.load(Ordering::Relaxed) - before;
     let word = (channel.a.0 / 64) as usize;
